@@ -1,0 +1,150 @@
+"""The tables. They hold data; the rules about it live in domain/ and scim/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .types import BigIntPK, Document, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    plan: Mapped[str] = mapped_column(String(64))
+    term_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    term_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    extra_usage: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    allocations: Mapped[list[SeatAllocation]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class SeatAllocation(Base):
+    """Seats purchased of one seat type by one organization."""
+
+    __tablename__ = "seat_allocations"
+
+    org_pk: Mapped[int] = mapped_column(
+        ForeignKey("organizations.pk", ondelete="CASCADE"), primary_key=True
+    )
+    seat_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purchased: Mapped[int] = mapped_column(Integer)
+
+    organization: Mapped[Organization] = relationship(back_populates="allocations")
+
+
+class UserRow(Base):
+    """A SCIM User, who is also a member of the organization."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        # RFC 7643 §4.1.1: userName is unique within the service provider (here, the tenant),
+        # compared case-insensitively; user_name_key holds the comparison form.
+        UniqueConstraint("org_pk", "user_name_key", name="uq_users_org_user_name"),
+        Index("ix_users_org_external_id", "org_pk", "external_id"),
+        Index("ix_users_org_display_name", "org_pk", "display_name"),
+        Index("ix_users_org_created", "org_pk", "created", "pk"),
+        Index("ix_users_org_modified", "org_pk", "last_modified"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    org_pk: Mapped[int] = mapped_column(ForeignKey("organizations.pk", ondelete="CASCADE"))
+    user_name: Mapped[str] = mapped_column(String(255))
+    user_name_key: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The rest of the SCIM document (everything but id, meta, groups and password).
+    data: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32), default="member")
+    created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class GroupRow(Base):
+    __tablename__ = "groups"
+    __table_args__ = (
+        Index("ix_groups_org_display_name", "org_pk", "display_name_key"),
+        Index("ix_groups_org_external_id", "org_pk", "external_id"),
+        Index("ix_groups_org_created", "org_pk", "created", "pk"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    org_pk: Mapped[int] = mapped_column(ForeignKey("organizations.pk", ondelete="CASCADE"))
+    display_name: Mapped[str] = mapped_column(String(255))
+    display_name_key: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # The rest of the SCIM document (everything but id, meta and members).
+    data: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
+    created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class GroupMember(Base):
+    """One membership: a row, so that a PATCH costs what it names, not the group's size."""
+
+    __tablename__ = "group_members"
+    __table_args__ = (Index("ix_group_members_user", "user_pk"),)
+
+    group_pk: Mapped[int] = mapped_column(
+        ForeignKey("groups.pk", ondelete="CASCADE"), primary_key=True
+    )
+    user_pk: Mapped[int] = mapped_column(
+        ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Token(Base):
+    """A bearer token: a SCIM token of an organization, or a member's personal API token."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (Index("ix_tokens_org_kind", "org_pk", "kind"),)
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    org_pk: Mapped[int] = mapped_column(ForeignKey("organizations.pk", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))
+    # The public part of the token, shown in listings and used to find the row.
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    # SHA-256 of the whole token: the secret itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64))
+    member_pk: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
