@@ -1,0 +1,1 @@
+"""SCIM mapping: scim2-models <-> rows, filter AST -> SQLAlchemy, PATCH application."""
