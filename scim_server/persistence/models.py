@@ -87,7 +87,6 @@ class UserRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The rest of the SCIM document (everything but id, meta, groups and password).
     data: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
-    password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32), default="member")
     created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -3,7 +3,7 @@
 Storage convention (shared by resources.py, filters.py and the repositories):
 ``UserRow.data`` / ``GroupRow.data`` hold the resource's SCIM JSON document as
 scim2-models dumps it (camelCase keys, extensions under their full schema URN),
-minus ``schemas``, ``id``, ``meta``, ``password``, and the relationships that
+minus ``schemas``, ``id``, ``meta``, and the relationships that
 are stored as rows (a User's ``groups``, a Group's ``members``). ``userName``,
 ``externalId``, ``displayName`` and ``active`` are both in ``data`` and in
 indexed columns, which the writer keeps equal.
@@ -19,6 +19,7 @@ UserModel: Any = User[EnterpriseUser]
 GroupModel: Any = Group
 
 ENTERPRISE_USER_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+EXTENSION_URNS = (ENTERPRISE_USER_URN,)
 
 # What real IdPs send that the strict reading of RFC 7644 refuses:
 # - Entra sends extra schema URIs and attributes we do not declare: ignored (and kept out of

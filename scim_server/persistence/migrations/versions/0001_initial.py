@@ -73,7 +73,6 @@ def upgrade() -> None:
     sa.Column('display_name', sa.String(length=255), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('password_hash', sa.String(length=255), nullable=True),
     sa.Column('role', sa.String(length=32), nullable=False),
     sa.Column('created', scim_server.persistence.types.UTCDateTime(), nullable=False),
     sa.Column('last_modified', scim_server.persistence.types.UTCDateTime(), nullable=False),

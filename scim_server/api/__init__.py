@@ -1,0 +1,1 @@
+"""Thin Flask blueprints: /scim/v2, /api/v1, health."""

@@ -1,0 +1,337 @@
+"""/scim/v2: the SCIM 2.0 protocol (RFC 7644) over the services. HTTP concerns only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from scim2_models import InvalidSyntaxException, InvalidValueException, SCIMException
+
+from ..errors import DomainError, scim_error, scim_error_body
+from ..scim import discovery, projection
+from ..scim.resources import etag
+from ..services import bulk as bulk_service
+from ..services import tokens
+from ..services.groups import GroupService
+from ..services.resources import ListQuery, ResourceService
+from ..services.users import UserService
+
+blueprint = Blueprint("scim", __name__, url_prefix="/scim/v2")
+
+SCIM_JSON = "application/scim+json"
+ACCEPTED_TYPES = {"application/scim+json", "application/json"}
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+SERVICES: dict[str, type[ResourceService]] = {"Users": UserService, "Groups": GroupService}
+
+
+def scim_response(payload: Any, status: int = 200, version: str | None = None) -> Response:
+    response = current_app.response_class(
+        json.dumps(payload), status=status, mimetype=SCIM_JSON
+    )
+    if version:
+        response.headers["ETag"] = version
+    return response
+
+
+def error_response(exc: Exception) -> Response:
+    body, status = scim_error_body(exc)
+    response = scim_response(body, status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
+    return response
+
+
+@blueprint.before_request
+def authenticate() -> Response | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    try:
+        if scheme.lower() != "bearer":
+            raise tokens.Unauthorized("a bearer token is required")
+        g.caller = tokens.authenticate(
+            db(), presented.strip(), "scim", current_app.config["TOKEN_TOUCH_SECONDS"]
+        )
+    except DomainError as exc:
+        return error_response(exc)
+    g.log_org = g.caller.org_slug
+    return None
+
+
+def db() -> Any:
+    return current_app.extensions["scim_db"]
+
+
+def service(endpoint: str) -> ResourceService:
+    return SERVICES[endpoint](db(), g.caller.org_pk, locate)
+
+
+def locate(endpoint: str, resource_id: str) -> str:
+    return f"{base_url()}/{endpoint}/{resource_id}"
+
+
+def body() -> Any:
+    """The request's JSON: application/scim+json, application/json, or no Content-Type."""
+    mimetype = request.mimetype
+    if mimetype and mimetype not in ACCEPTED_TYPES:
+        raise InvalidSyntaxException(
+            detail=f"unsupported Content-Type {mimetype!r}; send application/scim+json"
+        )
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise InvalidSyntaxException(detail="the request body is empty")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidSyntaxException(detail=f"the request body is not valid JSON: {exc}") from exc
+
+
+# --- attribute selection and paging parameters (RFC 7644 §3.4.2.4, §3.9) -----------------
+
+
+def selection(source: Any) -> tuple[list[projection.Path], list[projection.Path]]:
+    return (
+        projection.parse_list(source.get("attributes")),
+        projection.parse_list(source.get("excludedAttributes")),
+    )
+
+
+def wants(relation: str, attributes: list[Any], excluded: list[Any]) -> bool:
+    """Whether a selection returns a relationship (members, groups): if not, it is not loaded."""
+    if attributes:
+        return any(path[0] == relation for path in attributes)
+    return not any(path == (relation,) for path in excluded)
+
+
+def integer(source: Any, name: str, default: int) -> int:
+    raw = source.get(name)
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        raise InvalidValueException(detail=f"{name} must be an integer")
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueException(detail=f"{name} must be an integer, not {raw!r}") from exc
+
+
+def list_query(source: Any, relation: str) -> tuple[ListQuery, Any]:
+    attributes, excluded = selection(source)
+    config = current_app.config
+    # RFC 7644 §3.4.2.4: startIndex below 1 is 1; count below 0 is 0; above maxResults is capped.
+    start = max(1, integer(source, "startIndex", 1))
+    count = min(max(0, integer(source, "count", config["DEFAULT_PAGE_SIZE"])), config["MAX_RESULTS"])
+    query = ListQuery(
+        filter=source.get("filter") or None,
+        sort_by=source.get("sortBy") or None,
+        sort_order=source.get("sortOrder") or None,
+        start_index=start,
+        count=count,
+        with_relations=wants(relation, attributes, excluded),
+    )
+    if query.filter is not None and not isinstance(query.filter, str):
+        raise InvalidValueException(detail="filter must be a string")
+    return query, (attributes, excluded)
+
+
+def list_response(total: int, start: int, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+
+
+def relation_of(endpoint: str) -> str:
+    return "members" if endpoint == "Groups" else "groups"
+
+
+def search(endpoint: str, source: Any) -> Response:
+    query, (attributes, excluded) = list_query(source, relation_of(endpoint))
+    page = service(endpoint).search(query)
+    resources = [projection.project(r, attributes, excluded) for r in page.resources]
+    return scim_response(list_response(page.total, page.start_index, resources))
+
+
+def search_body() -> Any:
+    payload = body()
+    if not isinstance(payload, dict):
+        raise InvalidSyntaxException(detail="a search request must be a JSON object")
+    schemas = payload.get("schemas") or []
+    if SEARCH_REQUEST not in schemas:
+        raise InvalidValueException(detail=f"a search request must declare {SEARCH_REQUEST}")
+    return payload
+
+
+# --- resources ---------------------------------------------------------------------------
+
+
+@blueprint.route("/<any(Users, Groups):endpoint>", methods=["GET"])
+def list_resources(endpoint: str) -> Response:
+    return search(endpoint, request.args)
+
+
+@blueprint.route("/<any(Users, Groups):endpoint>/.search", methods=["POST"])
+def search_resources(endpoint: str) -> Response:
+    return search(endpoint, search_body())
+
+
+@blueprint.route("/<any(Users, Groups):endpoint>", methods=["POST"])
+def create(endpoint: str) -> Response:
+    payload = service(endpoint).create(body())
+    response = respond(payload, 201, endpoint)
+    response.headers["Location"] = payload["meta"]["location"]
+    return response
+
+
+@blueprint.route("/<any(Users, Groups):endpoint>/<resource_id>", methods=["GET"])
+def resource(endpoint: str, resource_id: str) -> Response:
+    attributes, excluded = selection(request.args)
+    with_relations = wants(relation_of(endpoint), attributes, excluded)
+    payload = service(endpoint).get(resource_id, with_relations=with_relations)
+    version = payload["meta"]["version"]
+    if version in _tags(request.headers.get("If-None-Match")):
+        # RFC 7644 §3.14: the client's copy is current.
+        response = current_app.response_class(status=304)
+        response.headers["ETag"] = version
+        return response
+    return respond(payload, 200, endpoint)
+
+
+@blueprint.route("/<any(Users, Groups):endpoint>/<resource_id>", methods=["PUT"])
+def replace(endpoint: str, resource_id: str) -> Response:
+    payload = service(endpoint).replace(resource_id, body(), request.headers.get("If-Match"))
+    return respond(payload, 200, endpoint)
+
+
+@blueprint.route("/<any(Users, Groups):endpoint>/<resource_id>", methods=["PATCH"])
+def patch(endpoint: str, resource_id: str) -> Response:
+    if_match = request.headers.get("If-Match")
+    if endpoint == "Users":
+        return respond(service(endpoint).patch(resource_id, body(), if_match), 200, endpoint)
+    return patch_group(resource_id, if_match)
+
+
+def patch_group(group_id: str, if_match: str | None) -> Response:
+    """RFC 7644 §3.5.2: 204 unless the client selects attributes, as Okta and Entra expect.
+
+    Answering with the whole group would cost the group's size on every membership
+    change; with `attributes` or `excludedAttributes` the client gets 200 and a body.
+    """
+    attributes, excluded = selection(request.args)
+    selected = bool(attributes or excluded)
+    with_members = selected and wants("members", attributes, excluded)
+    groups = GroupService(db(), g.caller.org_pk, locate)
+    payload = groups.patch(group_id, body(), if_match, with_members=with_members)
+    if not selected:
+        response = current_app.response_class(status=204)
+        response.headers["ETag"] = payload["meta"]["version"]
+        return response
+    return respond(payload, 200, "Groups")
+
+
+@blueprint.route("/<any(Users, Groups):endpoint>/<resource_id>", methods=["DELETE"])
+def delete(endpoint: str, resource_id: str) -> Response:
+    service(endpoint).delete(resource_id, request.headers.get("If-Match"))
+    return current_app.response_class(status=204)
+
+
+def respond(payload: dict[str, Any], status: int, endpoint: str) -> Response:
+    attributes, excluded = selection(request.args)
+    projected = projection.project(payload, attributes, excluded)
+    return scim_response(projected, status, payload["meta"]["version"])
+
+
+def _tags(header: str | None) -> set[str]:
+    return {tag.strip() for tag in (header or "").split(",") if tag.strip()}
+
+
+# --- root search and bulk ----------------------------------------------------------------
+
+
+@blueprint.route("/.search", methods=["POST"])
+def search_all() -> Response:
+    """RFC 7644 §3.4.3: a search across Users then Groups, paged as one list."""
+    source = search_body()
+    query, (attributes, excluded) = list_query(source, "members")
+    users, groups = service("Users"), service("Groups")
+    total, resources = bulk_service.search_across([users, groups], query)
+    resources = [projection.project(r, attributes, excluded) for r in resources]
+    return scim_response(list_response(total, query.start_index, resources))
+
+
+@blueprint.route("/Bulk", methods=["POST"])
+def bulk() -> Response:
+    config = current_app.config
+    if (request.content_length or 0) > config["BULK_MAX_PAYLOAD_SIZE"]:
+        raise_payload_too_large(config["BULK_MAX_PAYLOAD_SIZE"])
+    runner = bulk_service.BulkRunner(
+        {name: service(name) for name in SERVICES}, config["BULK_MAX_OPERATIONS"]
+    )
+    return scim_response(runner.run(body()))
+
+
+def raise_payload_too_large(limit: int) -> None:
+    from scim2_models import PayloadTooLargeException
+
+    raise PayloadTooLargeException(detail=f"the bulk request is larger than maxPayloadSize ({limit} bytes)")
+
+
+# --- discovery (RFC 7644 §4) ---------------------------------------------------------------
+
+
+def provider() -> Any:
+    config = current_app.config
+    return discovery.provider(
+        config["MAX_RESULTS"], config["BULK_MAX_OPERATIONS"], config["BULK_MAX_PAYLOAD_SIZE"]
+    )
+
+
+def base_url() -> str:
+    """This service's root as the client reached it (RFC 7644 §3.1 meta.location)."""
+    if "scim_base" not in g:
+        g.scim_base = request.host_url + blueprint.url_prefix.lstrip("/")  # type: ignore[union-attr]
+    return str(g.scim_base)
+
+
+@blueprint.get("/ServiceProviderConfig")
+def service_provider_config() -> Response:
+    return scim_response(discovery.service_provider_config(provider(), base_url()))
+
+
+@blueprint.get("/Schemas")
+def schemas() -> Response:
+    items = discovery.schemas(provider(), base_url())
+    return scim_response(list_response(len(items), 1, items))
+
+
+@blueprint.get("/Schemas/<path:schema_id>")
+def schema(schema_id: str) -> Response:
+    return one_of(discovery.schemas(provider(), base_url()), schema_id, "schema")
+
+
+@blueprint.get("/ResourceTypes")
+def resource_types() -> Response:
+    items = discovery.resource_types(provider(), base_url())
+    return scim_response(list_response(len(items), 1, items))
+
+
+@blueprint.get("/ResourceTypes/<name>")
+def resource_type(name: str) -> Response:
+    return one_of(discovery.resource_types(provider(), base_url()), name, "resource type")
+
+
+def one_of(items: list[dict[str, Any]], wanted: str, what: str) -> Response:
+    for item in items:
+        if item["id"] == wanted:
+            return scim_response(item)
+    return scim_response(scim_error(404, f"no {what} {wanted!r}"), 404)
+
+
+@blueprint.errorhandler(SCIMException)
+@blueprint.errorhandler(DomainError)
+def handle_error(exc: Exception) -> Response:
+    return error_response(exc)

@@ -1,0 +1,1 @@
+"""Bearer tokens (and, later, OIDC sign-in)."""

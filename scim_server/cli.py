@@ -1,0 +1,164 @@
+"""Operator commands: `scim-server db|org|token|serve`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from . import config as configuration
+from .errors import DomainError
+
+
+def database_url() -> str:
+    settings = configuration.load()
+    return configuration.resolve_database_url(settings["DATABASE_URL"])
+
+
+def database() -> Any:
+    from .persistence.db import Database
+
+    return Database(database_url())
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> int:
+    from .persistence.migrate import upgrade
+
+    url = database_url()
+    upgrade(url)
+    print(f"database at head: {_redact(url)}")
+    return 0
+
+
+def parse_seats(raw: str) -> dict[str, int]:
+    seats: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, count = item.partition("=")
+        if not sep or not count.strip().isdigit():
+            raise DomainError(f"--seats takes TYPE=N,... ; {item!r} is not of that form")
+        seats[name.strip()] = int(count)
+    return seats
+
+
+def cmd_org_create(args: argparse.Namespace) -> int:
+    from .services import organizations
+
+    created = organizations.create(
+        database(), args.name, args.slug, args.plan, parse_seats(args.seats), args.owner_email
+    )
+    result = {
+        "org": created.org,
+        "scim_token": created.scim_token,
+        "owner_api_token": created.owner_api_token,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"organization {created.org['slug']} created ({created.org['plan']})")
+        print(f"SCIM token (shown once): {created.scim_token}")
+        print(f"owner API token (shown once): {created.owner_api_token}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from .services import tokens
+
+    issued = tokens.create(database(), args.org, "scim", args.name)
+    if args.json:
+        print(json.dumps({"token": issued.secret, "prefix": issued.prefix, "name": issued.name}))
+    else:
+        print(issued.secret)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from .services import tokens
+
+    rows = tokens.listing(database(), args.org, "scim")
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        state = "revoked" if row["revoked_at"] else "active"
+        print(f"{row['prefix']}\t{row['name']}\t{state}\tlast used {row['last_used_at'] or 'never'}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from .services import tokens
+
+    row = tokens.revoke(database(), args.org, args.prefix)
+    print(json.dumps(row) if args.json else f"revoked {row['prefix']}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run under gunicorn; `exec` so that signals reach it directly."""
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", args.bind,
+        "--workers", str(args.workers),
+        "--access-logfile", "-" if args.access_log else "/dev/null",
+        "--error-logfile", "-",
+        "scim_server.wsgi:app",
+    ]  # fmt: skip
+    os.execv(sys.executable, argv)
+    return 0  # pragma: no cover
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="scim-server", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="create or migrate the schema").set_defaults(func=cmd_db_upgrade)
+
+    org = commands.add_parser("org", help="organizations").add_subparsers(dest="action", required=True)
+    create = org.add_parser("create", help="create an organization with its owner and tokens")
+    create.add_argument("--name", required=True)
+    create.add_argument("--slug", required=True)
+    create.add_argument("--plan", required=True, choices=["enterprise", "enterprise_legacy"])
+    create.add_argument("--seats", required=True, help="TYPE=N,... e.g. chat=50,chat_code=20")
+    create.add_argument("--owner-email", required=True)
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=cmd_org_create)
+
+    token = commands.add_parser("token", help="SCIM tokens").add_subparsers(dest="action", required=True)
+    for action, func in (("create", cmd_token_create), ("list", cmd_token_list), ("revoke", cmd_token_revoke)):
+        sub = token.add_parser(action)
+        sub.add_argument("--org", required=True, help="organization slug")
+        sub.add_argument("--json", action="store_true")
+        sub.set_defaults(func=func)
+        if action == "create":
+            sub.add_argument("--name", default="scim")
+        if action == "revoke":
+            sub.add_argument("--prefix", required=True, help="the token's public prefix")
+
+    serve = commands.add_parser("serve", help="run the server under gunicorn")
+    serve.add_argument("--bind", default="127.0.0.1:8000")
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--access-log", action="store_true", help="also write gunicorn's access log")
+    serve.set_defaults(func=cmd_serve)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+
+
+def _redact(url: str) -> str:
+    """A URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure product rules: standard library only."""

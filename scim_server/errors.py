@@ -1,0 +1,97 @@
+"""Domain errors, and how each becomes a SCIM Error or an admin-API error body: in one place.
+
+Services raise DomainError subclasses (or, for SCIM protocol rules, scim2-models'
+SCIMException subclasses). The web layer never builds error bodies itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from scim2_models import SCIMException
+
+
+class DomainError(Exception):
+    """An error that is part of the interface: a stable code, a status, a clear message."""
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    # RFC 7644 §3.12 keyword, when the error has one on /scim/v2.
+    scim_type: ClassVar[str | None] = None
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class Duplicate(DomainError):
+    """A uniqueness rule would break (RFC 7644 §3.3: 409 with scimType uniqueness)."""
+
+    code = "duplicate"
+    status = 409
+    scim_type = "uniqueness"
+
+
+class VersionMismatch(DomainError):
+    """If-Match named a version that is not current (RFC 7644 §3.14: 412)."""
+
+    code = "precondition_failed"
+    status = 412
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    status = 422
+    scim_type = "invalidValue"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+def scim_error_body(exc: Exception) -> tuple[dict[str, Any], int]:
+    """RFC 7644 §3.12: the SCIM Error body and HTTP status for any error we raise."""
+    if isinstance(exc, SCIMException):
+        error = exc.to_error()
+        status = exc.status
+        body: dict[str, Any] = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": str(status),
+            "detail": error.detail or str(exc),
+        }
+        if error.scim_type:
+            body["scimType"] = error.scim_type
+        return body, status
+    if isinstance(exc, DomainError):
+        # An admin-API 422 is a SCIM 400 invalidValue (RFC 7644 §3.12 Table 9).
+        status = 400 if exc.status == 422 else exc.status
+        return scim_error(status, exc.message, exc.scim_type), status
+    return scim_error(500, "internal server error"), 500
+
+
+def scim_error(status: int, detail: str, scim_type: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": str(status),
+        "detail": detail,
+    }
+    if scim_type:
+        body["scimType"] = scim_type
+    return body
+
+
+def api_error_body(exc: DomainError) -> tuple[dict[str, Any], int]:
+    """The admin API's error shape: {"error": {"code", "message", ...details}}."""
+    return {"error": {"code": exc.code, "message": exc.message, **exc.details}}, exc.status

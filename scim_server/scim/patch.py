@@ -1,0 +1,153 @@
+"""PATCH (RFC 7644 §3.5.2) for groups: membership as row changes, the rest by scim2-models.
+
+A group's membership is never loaded to apply a PATCH: operations on `members`
+become inserts and deletes of the members they name, so their cost follows the
+request, not the group's size (Okta and Entra both push large groups this way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scim2_models import (
+    Context,
+    InvalidFilterException,
+    InvalidValueException,
+    PatchOp,
+)
+from scim2_models.path.expressions import (
+    AttrPath,
+    CompareOperator,
+    Comparison,
+    LogicalExpr,
+    LogicalOperator,
+    ValuePath,
+)
+
+from .requests import validate_patch
+from .schema import IDP_POLICY, GroupModel
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    """add / remove / replace of the user ids named; `ids=None` with remove means all."""
+
+    action: str
+    ids: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class GroupPatch:
+    member_changes: list[MemberChange]
+    other: Any  # a PatchOp[Group] of the remaining operations, or None
+
+
+def parse_group_patch(payload: Any, group_id: str) -> GroupPatch:
+    patch = validate_patch(GroupModel, payload)
+    changes: list[MemberChange] = []
+    rest: list[Any] = []
+    for operation in patch.operations:
+        if operation.path is None:
+            value = dict(operation.value or {})
+            members = _pop_members(value)
+            _drop_own_id(value, group_id)
+            if members is not None:
+                changes.append(MemberChange(_action(operation), _ids(members)))
+            if value:
+                rest.append({"op": str(operation.op), "value": value})
+        elif _targets_members(operation.path.ast):
+            changes.append(_member_change(operation))
+        else:
+            rest.append(operation)
+    return GroupPatch(changes, _rebuild(rest))
+
+
+def apply(patch: Any, model: Any) -> bool:
+    """Apply scim2-models operations to an in-memory resource; True when it changed."""
+    with IDP_POLICY:
+        return bool(patch.patch(model))
+
+
+def _rebuild(operations: list[Any]) -> Any:
+    if not operations:
+        return None
+    payload = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            op if isinstance(op, dict) else op.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+            for op in operations
+        ],
+    }
+    with IDP_POLICY:
+        return PatchOp[GroupModel].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+
+
+def _action(operation: Any) -> str:
+    return str(operation.op)
+
+
+def _pop_members(value: dict[str, Any]) -> Any:
+    for key in list(value):
+        if key.lower() in {"members", "urn:ietf:params:scim:schemas:core:2.0:group:members"}:
+            return value.pop(key) or []
+    return None
+
+
+def _drop_own_id(value: dict[str, Any], group_id: str) -> None:
+    """Okta's rename carries the group's own id in the value: readOnly, so it is ignored."""
+    for key in list(value):
+        if key.lower() == "id" and value[key] == group_id:
+            del value[key]
+
+
+def _targets_members(ast: Any) -> bool:
+    attr_path = ast.attr_path if isinstance(ast, ValuePath) else ast
+    return isinstance(attr_path, AttrPath) and attr_path.attr.lower() == "members"
+
+
+def _member_change(operation: Any) -> MemberChange:
+    action = _action(operation)
+    ast = operation.path.ast
+    if isinstance(ast, ValuePath):
+        if action != "remove":
+            raise InvalidFilterException(
+                detail="a filtered members path is only supported for remove operations"
+            )
+        return MemberChange("remove", _ids_in_filter(ast.val_filter))
+    if ast.sub_attr is not None:
+        raise InvalidValueException(detail=f"cannot {action} members.{ast.sub_attr}")
+    if action == "remove" and not operation.value:
+        return MemberChange("remove", None)
+    return MemberChange(action, _ids(operation.value or []))
+
+
+def _ids(members: Any) -> tuple[str, ...]:
+    if isinstance(members, dict):
+        members = [members]
+    if not isinstance(members, list):
+        raise InvalidValueException(detail="members must be a list of {'value': id} objects")
+    ids = []
+    for member in members:
+        value = member.get("value") if isinstance(member, dict) else getattr(member, "value", None)
+        if not isinstance(value, str) or not value:
+            raise InvalidValueException(detail="every member needs a 'value' holding a user id")
+        ids.append(value)
+    return tuple(ids)
+
+
+def _ids_in_filter(node: Any) -> tuple[str, ...]:
+    """`members[value eq "a" or value eq "b"]`: the ids named; any other filter is refused."""
+    if isinstance(node, LogicalExpr) and node.op == LogicalOperator.or_:
+        return tuple(i for term in node.terms for i in _ids_in_filter(term))
+    if (
+        isinstance(node, Comparison)
+        and node.op == CompareOperator.eq
+        and node.attr_path.attr.lower() == "value"
+        and node.attr_path.sub_attr is None
+        and isinstance(node.value, str)
+    ):
+        return (node.value,)
+    raise InvalidFilterException(
+        detail='members can be removed by a filter of the form members[value eq "id"] only'
+    )

@@ -1,0 +1,82 @@
+"""Validating request bodies with scim2-models, under the IdP leniency policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from scim2_models import (
+    Context,
+    Error,
+    InvalidSyntaxException,
+    InvalidValueException,
+    PatchOp,
+    SCIMException,
+)
+
+from .schema import ENTERPRISE_USER_URN, IDP_POLICY
+
+
+def scim_exception(exc: ValidationError) -> SCIMException:
+    """The first validation error, as the SCIM exception RFC 7644 §3.12 names for it."""
+    errors = Error.from_validation_errors(exc)
+    if not errors:
+        return InvalidValueException(detail=str(exc))
+    return SCIMException.from_error(errors[0])
+
+
+def validate(model_class: Any, payload: Any, context: Context) -> Any:
+    if not isinstance(payload, dict):
+        raise InvalidSyntaxException(detail="the request body must be a JSON object")
+    try:
+        with IDP_POLICY:
+            return model_class.model_validate(payload, scim_ctx=context)
+    except ValidationError as exc:
+        raise scim_exception(exc) from exc
+
+
+def validate_patch(model_class: Any, payload: Any) -> Any:
+    return validate(PatchOp[model_class], normalize_patch(payload), Context.RESOURCE_PATCH_REQUEST)
+
+
+def normalize_user_payload(payload: Any) -> Any:
+    """Entra sends the enterprise `manager` as a bare id; RFC 7643 §4.3 makes it complex."""
+    if not isinstance(payload, dict):
+        return payload
+    extension = _get_ci(payload, ENTERPRISE_USER_URN)
+    if isinstance(extension, dict):
+        for key, value in extension.items():
+            if key.lower() == "manager" and isinstance(value, str):
+                extension[key] = {"value": value}
+    return payload
+
+
+def normalize_patch(payload: Any) -> Any:
+    """Wrap a bare manager id in PATCH values, whatever form the operation takes."""
+    if not isinstance(payload, dict):
+        return payload
+    for operation in _get_ci(payload, "Operations") or []:
+        if isinstance(operation, dict):
+            _wrap_manager(operation)
+    return payload
+
+
+def _wrap_manager(operation: dict[str, Any]) -> None:
+    path = str(operation.get("path") or "").lower()
+    value = operation.get("value")
+    if path.endswith(":manager") or path == "manager":
+        if isinstance(value, str):
+            operation["value"] = {"value": value}
+        return
+    if isinstance(value, dict):
+        for key in list(value):
+            if key.lower().endswith(":manager") and isinstance(value[key], str):
+                value[key] = {"value": value[key]}
+        normalize_user_payload(value)
+
+
+def _get_ci(mapping: dict[str, Any], key: str) -> Any:
+    for candidate, value in mapping.items():
+        if candidate.lower() == key.lower():
+            return value
+    return None

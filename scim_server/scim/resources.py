@@ -1,0 +1,108 @@
+"""Rows <-> SCIM resources (scim2-models), following the storage convention of schema.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import Context, default_comparison_key
+
+from .schema import GroupModel, UserModel
+
+# Kept out of `data`: computed (id, meta, schemas), stored as rows (groups, members), or
+# never stored (password: this server signs people in through OIDC, never by password,
+# so an IdP's password is accepted as RFC 7643 §4.1.1 allows and discarded).
+_NOT_STORED = {"schemas", "id", "meta", "groups", "members", "password"}
+
+
+def etag(version: int) -> str:
+    """RFC 7644 §3.14: meta.version is a weak entity tag."""
+    return f'W/"{version}"'
+
+
+def document(model: Any) -> dict[str, Any]:
+    """What a row's `data` holds for a validated request model."""
+    dumped = model.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    return {key: value for key, value in dumped.items() if key not in _NOT_STORED}
+
+
+def name_key(value: str) -> str:
+    """The comparison form of a case-insensitive name (userName, group displayName)."""
+    return default_comparison_key(_CaseInsensitive, value)
+
+
+class _CaseInsensitive:
+    case_exact = False
+
+
+def user_columns(model: Any) -> dict[str, Any]:
+    data = document(model)
+    return {
+        "user_name": model.user_name,
+        "user_name_key": name_key(model.user_name),
+        "external_id": model.external_id,
+        "display_name": model.display_name,
+        "active": model.active is not False,
+        "data": data,
+    }
+
+
+def group_columns(model: Any) -> dict[str, Any]:
+    return {
+        "display_name": model.display_name,
+        "display_name_key": name_key(model.display_name),
+        "external_id": model.external_id,
+        "data": document(model),
+    }
+
+
+def _meta(row: Any, resource_type: str, location: str) -> dict[str, Any]:
+    return {
+        "resourceType": resource_type,
+        "created": row.created.isoformat(),
+        "lastModified": row.last_modified.isoformat(),
+        "version": etag(row.version),
+        "location": location,
+    }
+
+
+def user_payload(row: Any, groups: list[tuple[str, str]] | None, location: str) -> dict[str, Any]:
+    """The full SCIM JSON of a stored user, before attribute selection."""
+    payload: dict[str, Any] = {"schemas": _user_schemas(row.data), "id": row.id, **row.data}
+    payload["active"] = row.active
+    if groups:
+        payload["groups"] = [
+            {"value": gid, "display": name, "$ref": f"../Groups/{gid}", "type": "direct"}
+            for gid, name in groups
+        ]
+    payload["meta"] = _meta(row, "User", location)
+    return payload
+
+
+def group_payload(
+    row: Any, members: list[tuple[str, str | None]] | None, location: str
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": row.id, **row.data}
+    if members:
+        payload["members"] = [
+            {"value": uid, "display": name, "$ref": f"../Users/{uid}", "type": "User"}
+            for uid, name in members
+        ]
+    payload["meta"] = _meta(row, "Group", location)
+    return payload
+
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def _user_schemas(data: dict[str, Any]) -> list[str]:
+    return [USER_SCHEMA] + [key for key in data if key.startswith("urn:")]
+
+
+def user_model(payload: dict[str, Any]) -> Any:
+    """A stored user as a scim2-models object (for PATCH application and dumping)."""
+    return UserModel.model_validate(payload, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+
+
+def group_model(payload: dict[str, Any]) -> Any:
+    return GroupModel.model_validate(payload, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)

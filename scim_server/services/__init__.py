@@ -1,0 +1,1 @@
+"""Use cases: open a unit of work, apply the rules, commit. No HTTP here."""

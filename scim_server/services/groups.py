@@ -1,0 +1,113 @@
+"""SCIM Groups, with membership kept as rows (see scim/patch.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from scim2_models import Context, InvalidValueException
+from sqlalchemy.orm import Session
+
+from ..persistence.models import GroupRow
+from ..persistence.repositories import GroupRepository, UserRepository
+from ..scim import patch as scim_patch
+from ..scim.requests import validate
+from ..scim.resources import group_columns, group_model, group_payload
+from ..scim.schema import GroupModel
+from .resources import ResourceService, check_version, stamp, touch
+
+
+class GroupService(ResourceService):
+    resource_type = "Group"
+    endpoint = "Groups"
+    repository_class = GroupRepository
+
+    def create(self, body: Any) -> dict[str, Any]:
+        model = validate(GroupModel, body, Context.RESOURCE_CREATION_REQUEST)
+        with self.db.unit_of_work(write=True) as session:
+            row = stamp(GroupRow(**group_columns(model)))
+            self.repository(session).add(row, f"a group named {model.display_name!r}")
+            self.repository(session).add_members(row.pk, self._user_pks(session, model.members))
+            return self.payloads(session, [row], True)[0]
+
+    def replace(self, group_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
+        model = validate(GroupModel, body, Context.RESOURCE_REPLACEMENT_REQUEST)
+        with self.db.unit_of_work(write=True) as session:
+            row = self.load(session, group_id, for_update=True)
+            check_version(row, if_match)
+            wanted = set(self._user_pks(session, model.members))
+            self._set_members(session, row.pk, wanted)
+            self._write(session, row, group_columns(model))
+            return self.payloads(session, [row], True)[0]
+
+    def patch(
+        self, group_id: str, body: Any, if_match: str | None = None, with_members: bool = True
+    ) -> dict[str, Any]:
+        parsed = scim_patch.parse_group_patch(body, group_id)
+        with self.db.unit_of_work(write=True) as session:
+            row = self.load(session, group_id, for_update=True)
+            check_version(row, if_match)
+            changed = self._apply_member_changes(session, row.pk, parsed.member_changes)
+            if parsed.other is not None:
+                model = group_model(self.payloads(session, [row], False)[0])
+                if scim_patch.apply(parsed.other, model):
+                    self._set_columns(row, group_columns(model))
+                    changed = True
+            if changed:
+                touch(row)
+                self.repository(session).save(row, f"a group named {row.display_name!r}")
+            return self.payloads(session, [row], with_members)[0]
+
+    def payloads(
+        self, session: Session, rows: list[Any], with_relations: bool
+    ) -> list[dict[str, Any]]:
+        members = self.repository(session).members_of([r.pk for r in rows]) if with_relations else {}
+        return [group_payload(r, members.get(r.pk), self.location(r.id)) for r in rows]
+
+    def _apply_member_changes(
+        self, session: Session, group_pk: int, changes: list[scim_patch.MemberChange]
+    ) -> bool:
+        repository = self.repository(session)
+        changed = False
+        for change in changes:
+            if change.action == "remove" and change.ids is None:
+                changed |= repository.remove_members(group_pk) > 0
+            elif change.action == "remove":
+                pks = UserRepository(session, self.org_pk).pks_by_id(change.ids or ())
+                changed |= repository.remove_members(group_pk, pks.values()) > 0
+            elif change.action == "add":
+                changed |= repository.add_members(group_pk, self._pks(session, change.ids)) > 0
+            else:
+                changed |= self._set_members(session, group_pk, set(self._pks(session, change.ids)))
+        return changed
+
+    def _set_members(self, session: Session, group_pk: int, wanted: set[int]) -> bool:
+        repository = self.repository(session)
+        current = repository.member_pks(group_pk)
+        removed = repository.remove_members(group_pk, current - wanted) if current - wanted else 0
+        added = repository.add_members(group_pk, wanted - current)
+        return bool(removed or added)
+
+    def _user_pks(self, session: Session, members: Any) -> list[int]:
+        return self._pks(session, [m.value for m in members or []])
+
+    def _pks(self, session: Session, ids: Iterable[str | None] | None) -> list[int]:
+        """Row keys of the named users of this organization; an unknown id is refused."""
+        wanted = [i for i in ids or () if i]
+        found = UserRepository(session, self.org_pk).pks_by_id(wanted)
+        unknown = sorted(set(wanted) - set(found))
+        if unknown:
+            raise InvalidValueException(
+                detail=f"members must be users of this organization; unknown: {', '.join(unknown[:5])}"
+            )
+        return list(found.values())
+
+    def _write(self, session: Session, row: GroupRow, columns: dict[str, Any]) -> None:
+        self._set_columns(row, columns)
+        touch(row)
+        self.repository(session).save(row, f"a group named {row.display_name!r}")
+
+    @staticmethod
+    def _set_columns(row: GroupRow, columns: dict[str, Any]) -> None:
+        for key, value in columns.items():
+            setattr(row, key, value)

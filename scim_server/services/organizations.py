@@ -1,0 +1,91 @@
+"""Creating organizations (an operator's action)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from ..domain.plans import CATALOG, AllocationError, check_allocation
+from ..errors import InvalidInput
+from ..persistence.db import Database
+from ..persistence.models import Organization, SeatAllocation, UserRow
+from ..persistence.repositories import OrganizationRepository, UserRepository
+from ..persistence.types import utcnow
+from ..scim.resources import name_key
+from . import tokens
+from .resources import stamp
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class CreatedOrganization:
+    org: dict[str, Any]
+    scim_token: str
+    owner_api_token: str
+
+
+def create(
+    db: Database, name: str, slug: str, plan: str, seats: dict[str, int], owner_email: str
+) -> CreatedOrganization:
+    _check(slug, plan, seats, owner_email)
+    now = utcnow()
+    with db.unit_of_work(write=True) as session:
+        org = OrganizationRepository(session).add(
+            Organization(
+                slug=slug,
+                name=name,
+                plan=plan,
+                term_start=now,
+                term_end=now + timedelta(days=365),
+                extra_usage=False,
+                allocations=[SeatAllocation(seat_type=t, purchased=n) for t, n in seats.items()],
+            )
+        )
+        owner = _owner(owner_email)
+        UserRepository(session, org.pk).add(owner, f"a user with userName {owner_email!r}")
+        scim = tokens.issue(session, org.pk, "scim", "default")
+        api = tokens.issue(session, org.pk, "api", f"{owner_email} (owner)", member_pk=owner.pk)
+        return CreatedOrganization(describe(org), scim.secret, api.secret)
+
+
+def describe(org: Organization) -> dict[str, Any]:
+    return {
+        "slug": org.slug,
+        "name": org.name,
+        "plan": org.plan,
+        "term_start": org.term_start.isoformat(),
+        "term_end": org.term_end.isoformat(),
+        "seats": {a.seat_type: a.purchased for a in org.allocations},
+    }
+
+
+def _owner(email: str) -> UserRow:
+    data = {"userName": email, "active": True, "emails": [{"value": email, "primary": True, "type": "work"}]}
+    row = UserRow(
+        user_name=email,
+        user_name_key=name_key(email),
+        external_id=None,
+        display_name=None,
+        active=True,
+        data=data,
+        role="primary_owner",
+    )
+    return stamp(row)
+
+
+def _check(slug: str, plan: str, seats: dict[str, int], owner_email: str) -> None:
+    if not SLUG.match(slug):
+        raise InvalidInput(f"slug {slug!r} must be lowercase letters, digits and dashes")
+    if plan not in CATALOG:
+        raise InvalidInput(f"unknown plan {plan!r}; plans: {', '.join(CATALOG)}")
+    if "@" not in owner_email:
+        raise InvalidInput(f"owner email {owner_email!r} is not an email address")
+    try:
+        check_allocation(CATALOG[plan], seats)
+    except AllocationError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+

@@ -1,0 +1,129 @@
+"""What users and groups share: lookups, versions, listing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..errors import NotFound, VersionMismatch
+from ..persistence.db import Database
+from ..persistence.types import utcnow
+from ..scim import filters
+from ..scim.resources import etag
+
+# Builds meta.location from (resource type endpoint, id); the web layer supplies it.
+Locator = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """RFC 7644 §3.4.2: what a list or /.search request asks for."""
+
+    filter: str | None = None
+    sort_by: str | None = None
+    sort_order: str | None = None
+    start_index: int = 1
+    count: int = 100
+    with_relations: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    start_index: int
+    resources: list[dict[str, Any]]
+
+
+class ResourceService:
+    """Base for UserService and GroupService, scoped to one organization."""
+
+    resource_type: str
+    endpoint: str
+    repository_class: Any
+
+    def __init__(self, db: Database, org_pk: int, locate: Locator) -> None:
+        self.db = db
+        self.org_pk = org_pk
+        self.locate = locate
+
+    def repository(self, session: Session) -> Any:
+        return self.repository_class(session, self.org_pk)
+
+    def location(self, resource_id: str) -> str:
+        return self.locate(self.endpoint, resource_id)
+
+    def load(self, session: Session, resource_id: str, for_update: bool = False) -> Any:
+        row = self.repository(session).get(resource_id, for_update=for_update)
+        if row is None:
+            raise NotFound(f"{self.resource_type} {resource_id!r} not found")
+        return row
+
+    def get(self, resource_id: str, with_relations: bool = True) -> dict[str, Any]:
+        with self.db.unit_of_work() as session:
+            row = self.load(session, resource_id)
+            return self.payloads(session, [row], with_relations)[0]
+
+    def search(self, query: ListQuery) -> Page:
+        criteria = (
+            filters.filter_clause(query.filter, self.resource_type, self.db.dialect)
+            if query.filter
+            else None
+        )
+        order = filters.sort_keys(
+            query.sort_by, query.sort_order, self.resource_type, self.db.dialect
+        )
+        with self.db.unit_of_work() as session:
+            repository = self.repository(session)
+            total = repository.count(criteria)
+            rows = []
+            if query.count > 0:
+                rows = repository.page(criteria, order, query.start_index - 1, query.count)
+            resources = self.payloads(session, rows, query.with_relations)
+        return Page(total=total, start_index=query.start_index, resources=resources)
+
+    def delete(self, resource_id: str, if_match: str | None = None) -> None:
+        with self.db.unit_of_work(write=True) as session:
+            row = self.load(session, resource_id, for_update=True)
+            check_version(row, if_match)
+            self.repository(session).delete(row)
+
+    def payloads(
+        self, session: Session, rows: list[Any], with_relations: bool
+    ) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+
+def check_version(row: Any, if_match: str | None) -> None:
+    """RFC 7644 §3.14: a write with If-Match proceeds only on the current version."""
+    if if_match is None:
+        return
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    if "*" in wanted or etag(row.version) in wanted or f'"{row.version}"' in wanted:
+        return
+    raise VersionMismatch(
+        f"the resource is at version {etag(row.version)}, not {if_match}"
+    )
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def touch(row: Any) -> None:
+    """A changed resource gets a new version and lastModified."""
+    row.version = (row.version or 0) + 1
+    row.last_modified = utcnow()
+
+
+def stamp(row: Any) -> Any:
+    now = utcnow()
+    row.id = new_id()
+    row.created = now
+    row.last_modified = now
+    row.version = 1
+    return row

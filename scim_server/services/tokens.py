@@ -1,0 +1,121 @@
+"""Issuing, listing, revoking and checking bearer tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..auth import tokens as material
+from ..errors import NotFound, Unauthorized
+from ..persistence.db import Database
+from ..persistence.models import Token
+from ..persistence.repositories import OrganizationRepository, TokenRepository
+from ..persistence.types import utcnow
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a valid token speaks for."""
+
+    org_pk: int
+    org_slug: str
+    token_pk: int
+    kind: str
+    member_pk: int | None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: `secret` is shown once and never stored."""
+
+    secret: str
+    prefix: str
+    name: str
+    kind: str
+
+
+def issue(session: Any, org_pk: int, kind: str, name: str, member_pk: int | None = None) -> IssuedToken:
+    new = material.generate(kind)
+    TokenRepository(session).add(
+        Token(
+            org_pk=org_pk,
+            kind=kind,
+            name=name,
+            prefix=new.prefix,
+            token_hash=new.token_hash,
+            member_pk=member_pk,
+        )
+    )
+    return IssuedToken(secret=new.secret, prefix=new.prefix, name=name, kind=kind)
+
+
+def create(db: Database, org_slug: str, kind: str, name: str) -> IssuedToken:
+    with db.unit_of_work(write=True) as session:
+        org = _org(session, org_slug)
+        return issue(session, org.pk, kind, name)
+
+
+def listing(db: Database, org_slug: str, kind: str) -> list[dict[str, Any]]:
+    with db.unit_of_work() as session:
+        org = _org(session, org_slug)
+        return [_describe(t) for t in TokenRepository(session).of_org(org.pk, kind)]
+
+
+def revoke(db: Database, org_slug: str, prefix: str) -> dict[str, Any]:
+    with db.unit_of_work(write=True) as session:
+        org = _org(session, org_slug)
+        token = TokenRepository(session).by_prefix(prefix)
+        if token is None or token.org_pk != org.pk:
+            raise NotFound(f"no token {prefix!r} in organization {org_slug!r}")
+        token.revoked_at = token.revoked_at or utcnow()
+        return _describe(token)
+
+
+def authenticate(db: Database, presented: str | None, kind: str, touch_seconds: int) -> Caller:
+    """The caller a bearer token speaks for; one error for every way it can be wrong."""
+    parts = material.split(presented or "")
+    if parts is None or parts[0] != kind:
+        material.matches(presented or "", None)
+        raise Unauthorized("a valid bearer token is required")
+    with db.unit_of_work() as session:
+        token = TokenRepository(session).by_prefix(parts[1])
+        valid = material.matches(presented or "", token.token_hash if token else None)
+        if token is None or not valid or token.revoked_at is not None or token.kind != kind:
+            raise Unauthorized("a valid bearer token is required")
+        org = OrganizationRepository(session).by_pk(token.org_pk)
+        caller = Caller(token.org_pk, org.slug if org else "", token.pk, kind, token.member_pk)
+        stale = _stale(token.last_used_at, touch_seconds)
+    if stale:
+        _touch(db, token.pk)
+    return caller
+
+
+def _stale(last_used: datetime | None, seconds: int) -> bool:
+    return last_used is None or utcnow() - last_used > timedelta(seconds=seconds)
+
+
+def _touch(db: Database, token_pk: int) -> None:
+    """Record last use; at most once a TOKEN_TOUCH_SECONDS, so most requests stay read-only."""
+    with db.unit_of_work(write=True) as session:
+        token = session.get(Token, token_pk)
+        if token is not None:
+            token.last_used_at = utcnow()
+
+
+def _org(session: Any, slug: str) -> Any:
+    org = OrganizationRepository(session).by_slug(slug)
+    if org is None:
+        raise NotFound(f"no organization {slug!r}")
+    return org
+
+
+def _describe(token: Token) -> dict[str, Any]:
+    return {
+        "prefix": token.prefix,
+        "name": token.name,
+        "kind": token.kind,
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+    }
