@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
+
+from scim_server.app import create_app
+from scim_server.services import organizations
 
 from scim_server.persistence.db import Database
 
@@ -52,3 +59,51 @@ def live_server(
 def scim_target(live_server: LiveServer) -> ScimTarget:
     """A new organization on the live server, with its SCIM token."""
     return live.new_organization(live_server)
+
+
+@dataclass
+class Api:
+    """A Flask test client speaking SCIM as one organization's token."""
+
+    client: FlaskClient
+    token: str
+    slug: str
+    db: Database
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **extra}
+
+    def call(self, method: str, path: str, json_body: Any = None, **headers: str) -> Any:
+        data = None if json_body is None else json.dumps(json_body)
+        return self.client.open(
+            f"/scim/v2{path}",
+            method=method,
+            data=data,
+            headers=self.headers(**headers),
+            content_type="application/scim+json" if data is not None else None,
+        )
+
+
+def make_org(db: Database, slug: str) -> Any:
+    return organizations.create(
+        db, slug.title(), slug, "enterprise", {"chat": 50, "chat_code": 20}, f"owner@{slug}.example"
+    )
+
+
+@pytest.fixture
+def app(db: Database) -> Iterator[Any]:
+    application = create_app({"DATABASE_URL": db.url, "TOKEN_TOUCH_SECONDS": 0})
+    yield application
+    application.extensions["scim_db"].dispose()
+
+
+@pytest.fixture
+def api(app: Any, db: Database) -> Api:
+    created = make_org(db, "acme")
+    return Api(app.test_client(), created.scim_token, "acme", db)
+
+
+@pytest.fixture
+def other_api(app: Any, db: Database) -> Api:
+    created = make_org(db, "globex")
+    return Api(app.test_client(), created.scim_token, "globex", db)

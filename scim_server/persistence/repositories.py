@@ -162,8 +162,14 @@ class GroupRepository(_ResourceRepository):
         added = 0
         for batch in chunks(set(user_pks)):
             rows = [{"group_pk": group_pk, "user_pk": pk} for pk in batch]
-            statement = insert(GroupMember).values(rows).on_conflict_do_nothing()
-            added += self.session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+            # RETURNING counts what was inserted: psycopg reports rowcount -1 for this form.
+            statement = (
+                insert(GroupMember)
+                .values(rows)
+                .on_conflict_do_nothing()
+                .returning(GroupMember.user_pk)
+            )
+            added += len(self.session.execute(statement).all())
         return added
 
     def remove_members(self, group_pk: int, user_pks: Iterable[int] | None = None) -> int:
