@@ -1,0 +1,85 @@
+"""The operator interface, exactly as other tools call it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scim_server.persistence.db import Database
+
+
+def run(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCIM_SERVER_DATABASE_URL": database_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "scim_server.cli", *args], env=env, capture_output=True, text=True
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_db_upgrade_then_org_create_prints_org_and_both_tokens(url: str) -> None:
+    run(url, "db", "upgrade")
+    out = run(
+        url, "org", "create", "--name", "Acme", "--slug", "acme", "--plan", "enterprise",
+        "--seats", "chat=50,chat_code=20", "--owner-email", "boss@acme.example", "--json",
+    )  # fmt: skip
+    created = json.loads(out.stdout)
+    assert created["org"]["slug"] == "acme"
+    assert created["org"]["seats"] == {"chat": 50, "chat_code": 20}
+    assert created["scim_token"].startswith("scim_")
+    assert created["owner_api_token"].startswith("sapi_")
+
+
+def test_db_upgrade_is_idempotent(url: str) -> None:
+    run(url, "db", "upgrade")
+    run(url, "db", "upgrade")
+
+
+def test_token_create_list_and_revoke(url: str) -> None:
+    run(url, "db", "upgrade")
+    run(url, "org", "create", "--name", "A", "--slug", "a", "--plan", "enterprise_legacy",
+        "--seats", "standard=15,premium=5", "--owner-email", "o@a.example")  # fmt: skip
+    token = json.loads(run(url, "token", "create", "--org", "a", "--name", "okta", "--json").stdout)
+    listed = json.loads(run(url, "token", "list", "--org", "a", "--json").stdout)
+    assert {t["name"] for t in listed} == {"default", "okta"}
+    assert all(token["token"] not in json.dumps(t) for t in listed)  # listings show prefixes only
+    revoked = json.loads(run(url, "token", "revoke", "--org", "a", "--prefix", token["prefix"], "--json").stdout)
+    assert revoked["revoked_at"] is not None
+
+
+def test_org_create_refuses_fewer_than_twenty_seats_with_a_clear_error(url: str) -> None:
+    run(url, "db", "upgrade")
+    result = run(
+        url, "org", "create", "--name", "S", "--slug", "small", "--plan", "enterprise",
+        "--seats", "chat=5", "--owner-email", "o@s.example", check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "at least 20" in result.stderr and "Traceback" not in result.stderr
+    db = Database(url)
+    try:
+        from scim_server.services import tokens
+
+        with pytest.raises(Exception, match="no organization"):
+            tokens.listing(db, "small", "scim")
+    finally:
+        db.dispose()
+
+
+def test_a_duplicate_slug_is_refused_without_a_traceback(url: str) -> None:
+    run(url, "db", "upgrade")
+    args = ["org", "create", "--name", "A", "--slug", "dup", "--plan", "enterprise",
+            "--seats", "chat=20", "--owner-email", "o@d.example"]  # fmt: skip
+    run(url, *args)
+    result = run(url, *args, check=False)
+    assert result.returncode == 2 and "already exists" in result.stderr
