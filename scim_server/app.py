@@ -57,7 +57,9 @@ def _register_request_log(app: Flask) -> None:
             method=request.method,
             path=request.path,
             status=response.status_code,
-            duration_ms=round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+            duration_ms=round(
+                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
+            ),
             org=g.get("log_org"),
         )
         return response

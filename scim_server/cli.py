@@ -82,7 +82,9 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         state = "revoked" if row["revoked_at"] else "active"
-        print(f"{row['prefix']}\t{row['name']}\t{state}\tlast used {row['last_used_at'] or 'never'}")
+        print(
+            f"{row['prefix']}\t{row['name']}\t{state}\tlast used {row['last_used_at'] or 'never'}"
+        )
     return 0
 
 
@@ -97,13 +99,19 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run under gunicorn; `exec` so that signals reach it directly."""
     argv = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", args.bind,
-        "--workers", str(args.workers),
-        "--access-logfile", "-" if args.access_log else "/dev/null",
-        "--error-logfile", "-",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        args.bind,
+        "--workers",
+        str(args.workers),
+        "--access-logfile",
+        "-" if args.access_log else "/dev/null",
+        "--error-logfile",
+        "-",
         "scim_server.wsgi:app",
-    ]  # fmt: skip
+    ]
     os.execv(sys.executable, argv)
     return 0  # pragma: no cover
 
@@ -112,10 +120,14 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="scim-server", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
-    db = commands.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="action", required=True
+    )
     db.add_parser("upgrade", help="create or migrate the schema").set_defaults(func=cmd_db_upgrade)
 
-    org = commands.add_parser("org", help="organizations").add_subparsers(dest="action", required=True)
+    org = commands.add_parser("org", help="organizations").add_subparsers(
+        dest="action", required=True
+    )
     create = org.add_parser("create", help="create an organization with its owner and tokens")
     create.add_argument("--name", required=True)
     create.add_argument("--slug", required=True)
@@ -125,8 +137,14 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=cmd_org_create)
 
-    token = commands.add_parser("token", help="SCIM tokens").add_subparsers(dest="action", required=True)
-    for action, func in (("create", cmd_token_create), ("list", cmd_token_list), ("revoke", cmd_token_revoke)):
+    token = commands.add_parser("token", help="SCIM tokens").add_subparsers(
+        dest="action", required=True
+    )
+    for action, func in (
+        ("create", cmd_token_create),
+        ("list", cmd_token_list),
+        ("revoke", cmd_token_revoke),
+    ):
         sub = token.add_parser(action)
         sub.add_argument("--org", required=True, help="organization slug")
         sub.add_argument("--json", action="store_true")

@@ -35,7 +35,9 @@ _INT_KEYS = {
 }
 
 
-def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def load(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Merge the defaults, the environment and explicit overrides, in that order."""
     environ = os.environ if environ is None else environ
     config = dict(DEFAULTS)

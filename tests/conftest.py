@@ -11,9 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from scim_server.app import create_app
-from scim_server.services import organizations
-
 from scim_server.persistence.db import Database
+from scim_server.services import organizations
 
 from . import live
 from .databases import create_postgres, create_sqlite, drop_postgres, truncate_all, wanted_backends
@@ -21,7 +20,9 @@ from .live import LiveServer, ScimTarget
 
 
 @pytest.fixture(scope="session", params=wanted_backends())
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated database per backend, shared by the session and emptied after each test."""
     if request.param == "sqlite":
         yield create_sqlite(tmp_path_factory.mktemp("sqlite"))

@@ -44,11 +44,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(database_url: str, folder: Path, workers: int = 2) -> tuple[subprocess.Popen[bytes], LiveServer]:
+def start(
+    database_url: str, folder: Path, workers: int = 2
+) -> tuple[subprocess.Popen[bytes], LiveServer]:
     port = free_port()
     log = folder / f"gunicorn-{port}.log"
-    env = {**os.environ, "SCIM_SERVER_DATABASE_URL": database_url, "SCIM_SERVER_LOG_LEVEL": "WARNING"}
-    command = [sys.executable, "-m", "scim_server.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    env = {
+        **os.environ,
+        "SCIM_SERVER_DATABASE_URL": database_url,
+        "SCIM_SERVER_LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "scim_server.cli",
+        "serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}", database_url, log)
@@ -80,13 +95,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def new_organization(server: LiveServer, plan: str = "enterprise", seats: str = "chat=50,chat_code=20") -> ScimTarget:
+def new_organization(
+    server: LiveServer, plan: str = "enterprise", seats: str = "chat=50,chat_code=20"
+) -> ScimTarget:
     """A fresh organization per test, so tests never see each other's users."""
     slug = f"t-{uuid.uuid4().hex[:10]}"
     counts = {name: int(n) for name, n in (item.split("=") for item in seats.split(","))}
     db = Database(server.database_url)
     try:
-        created = organizations.create(db, f"Test {slug}", slug, plan, counts, f"owner@{slug}.example")
+        created = organizations.create(
+            db, f"Test {slug}", slug, plan, counts, f"owner@{slug}.example"
+        )
     finally:
         db.dispose()
     return ScimTarget(f"{server.url}/scim/v2", created.scim_token, slug, created.owner_api_token)

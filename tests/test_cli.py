@@ -31,9 +31,21 @@ def url(tmp_path: Path) -> str:
 def test_db_upgrade_then_org_create_prints_org_and_both_tokens(url: str) -> None:
     run(url, "db", "upgrade")
     out = run(
-        url, "org", "create", "--name", "Acme", "--slug", "acme", "--plan", "enterprise",
-        "--seats", "chat=50,chat_code=20", "--owner-email", "boss@acme.example", "--json",
-    )  # fmt: skip
+        url,
+        "org",
+        "create",
+        "--name",
+        "Acme",
+        "--slug",
+        "acme",
+        "--plan",
+        "enterprise",
+        "--seats",
+        "chat=50,chat_code=20",
+        "--owner-email",
+        "boss@acme.example",
+        "--json",
+    )
     created = json.loads(out.stdout)
     assert created["org"]["slug"] == "acme"
     assert created["org"]["seats"] == {"chat": 50, "chat_code": 20}
@@ -48,22 +60,49 @@ def test_db_upgrade_is_idempotent(url: str) -> None:
 
 def test_token_create_list_and_revoke(url: str) -> None:
     run(url, "db", "upgrade")
-    run(url, "org", "create", "--name", "A", "--slug", "a", "--plan", "enterprise_legacy",
-        "--seats", "standard=15,premium=5", "--owner-email", "o@a.example")  # fmt: skip
+    run(
+        url,
+        "org",
+        "create",
+        "--name",
+        "A",
+        "--slug",
+        "a",
+        "--plan",
+        "enterprise_legacy",
+        "--seats",
+        "standard=15,premium=5",
+        "--owner-email",
+        "o@a.example",
+    )
     token = json.loads(run(url, "token", "create", "--org", "a", "--name", "okta", "--json").stdout)
     listed = json.loads(run(url, "token", "list", "--org", "a", "--json").stdout)
     assert {t["name"] for t in listed} == {"default", "okta"}
     assert all(token["token"] not in json.dumps(t) for t in listed)  # listings show prefixes only
-    revoked = json.loads(run(url, "token", "revoke", "--org", "a", "--prefix", token["prefix"], "--json").stdout)
+    revoked = json.loads(
+        run(url, "token", "revoke", "--org", "a", "--prefix", token["prefix"], "--json").stdout
+    )
     assert revoked["revoked_at"] is not None
 
 
 def test_org_create_refuses_fewer_than_twenty_seats_with_a_clear_error(url: str) -> None:
     run(url, "db", "upgrade")
     result = run(
-        url, "org", "create", "--name", "S", "--slug", "small", "--plan", "enterprise",
-        "--seats", "chat=5", "--owner-email", "o@s.example", check=False,
-    )  # fmt: skip
+        url,
+        "org",
+        "create",
+        "--name",
+        "S",
+        "--slug",
+        "small",
+        "--plan",
+        "enterprise",
+        "--seats",
+        "chat=5",
+        "--owner-email",
+        "o@s.example",
+        check=False,
+    )
     assert result.returncode == 2
     assert "at least 20" in result.stderr and "Traceback" not in result.stderr
     db = Database(url)
@@ -78,8 +117,20 @@ def test_org_create_refuses_fewer_than_twenty_seats_with_a_clear_error(url: str)
 
 def test_a_duplicate_slug_is_refused_without_a_traceback(url: str) -> None:
     run(url, "db", "upgrade")
-    args = ["org", "create", "--name", "A", "--slug", "dup", "--plan", "enterprise",
-            "--seats", "chat=20", "--owner-email", "o@d.example"]  # fmt: skip
+    args = [
+        "org",
+        "create",
+        "--name",
+        "A",
+        "--slug",
+        "dup",
+        "--plan",
+        "enterprise",
+        "--seats",
+        "chat=20",
+        "--owner-email",
+        "o@d.example",
+    ]
     run(url, *args)
     result = run(url, *args, check=False)
     assert result.returncode == 2 and "already exists" in result.stderr

@@ -94,11 +94,17 @@ def test_a_deleted_user_is_gone_and_leaves_its_groups(api: Api) -> None:
 # --- tenancy -----------------------------------------------------------------------------
 
 
-def test_another_organizations_users_are_invisible_and_unreachable(api: Api, other_api: Api) -> None:
+def test_another_organizations_users_are_invisible_and_unreachable(
+    api: Api, other_api: Api
+) -> None:
     theirs = new_user(other_api, "shared-name@example.com")
     ours = new_user(api, "shared-name@example.com")  # userName is unique per organization only
     assert ours["id"] != theirs["id"]
-    for method, body in (("GET", None), ("PUT", {"schemas": [USER], "userName": "x"}), ("DELETE", None)):
+    for method, body in (
+        ("GET", None),
+        ("PUT", {"schemas": [USER], "userName": "x"}),
+        ("DELETE", None),
+    ):
         assert_scim_error(api.call(method, f"/Users/{theirs['id']}", body), 404)
     listed = api.call("GET", "/Users").json
     assert theirs["id"] not in {r["id"] for r in listed["Resources"]}
@@ -114,7 +120,11 @@ def test_a_group_cannot_take_another_organizations_user_as_member(api: Api, othe
 
 
 def test_no_token_or_a_bad_token_is_401_with_www_authenticate(api: Api) -> None:
-    for headers in ({}, {"Authorization": "Bearer scim_0000_nope"}, {"Authorization": "Basic eDp5"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer scim_0000_nope"},
+        {"Authorization": "Basic eDp5"},
+    ):
         response = api.client.get("/scim/v2/Users", headers=headers)
         assert_scim_error(response, 401)
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -144,7 +154,10 @@ def test_an_api_token_is_not_a_scim_token(api: Api, db: Any) -> None:
 
 def test_malformed_json_is_invalid_syntax(api: Api) -> None:
     response = api.client.post(
-        "/scim/v2/Users", data="{not json", headers=api.headers(), content_type="application/scim+json"
+        "/scim/v2/Users",
+        data="{not json",
+        headers=api.headers(),
+        content_type="application/scim+json",
     )
     assert_scim_error(response, 400, "invalidSyntax")
 
@@ -179,12 +192,17 @@ def test_json_and_missing_content_types_are_accepted_and_others_refused(api: Api
     payload = '{"schemas": ["%s"], "userName": "%s"}'
     for index, content_type in enumerate(("application/json", None)):
         response = api.client.post(
-            "/scim/v2/Users", data=payload % (USER, f"ct{index}"), headers=api.headers(),
+            "/scim/v2/Users",
+            data=payload % (USER, f"ct{index}"),
+            headers=api.headers(),
             content_type=content_type,
-        )  # fmt: skip
+        )
         assert response.status_code == 201, (content_type, response.json)
     refused = api.client.post(
-        "/scim/v2/Users", data=payload % (USER, "ct-x"), headers=api.headers(), content_type="text/plain"
+        "/scim/v2/Users",
+        data=payload % (USER, "ct-x"),
+        headers=api.headers(),
+        content_type="text/plain",
     )
     assert_scim_error(refused, 400, "invalidSyntax")
 
@@ -195,7 +213,12 @@ def test_json_and_missing_content_types_are_accepted_and_others_refused(api: Api
 def test_attributes_select_what_is_returned_and_id_always_comes_back(api: Api) -> None:
     user = new_user(api, "sel", displayName="Sel", name={"givenName": "S", "familyName": "L"})
     body = api.call("GET", f"/Users/{user['id']}?attributes=name.givenName,userName").json
-    assert body == {"schemas": [USER], "id": user["id"], "userName": "sel", "name": {"givenName": "S"}}
+    assert body == {
+        "schemas": [USER],
+        "id": user["id"],
+        "userName": "sel",
+        "name": {"givenName": "S"},
+    }
 
 
 def test_excluded_attributes_remove_what_is_named_but_never_id(api: Api) -> None:
@@ -340,12 +363,19 @@ BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 
 def test_bulk_resolves_bulk_id_references_between_operations(api: Api) -> None:
     operations = [
-        {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"schemas": [USER], "userName": "bulk-a"}},
         {
-            "method": "POST", "path": "/Groups", "bulkId": "g1",
+            "method": "POST",
+            "path": "/Users",
+            "bulkId": "u1",
+            "data": {"schemas": [USER], "userName": "bulk-a"},
+        },
+        {
+            "method": "POST",
+            "path": "/Groups",
+            "bulkId": "g1",
             "data": {"schemas": [GROUP], "displayName": "BG", "members": [{"value": "bulkId:u1"}]},
         },
-    ]  # fmt: skip
+    ]
     body = api.call("POST", "/Bulk", {"schemas": [BULK], "Operations": operations}).json
     assert [op["status"] for op in body["Operations"]] == ["201", "201"]
     group_id = body["Operations"][1]["location"].rsplit("/", 1)[1]
@@ -355,8 +385,15 @@ def test_bulk_resolves_bulk_id_references_between_operations(api: Api) -> None:
 
 def test_bulk_stops_after_fail_on_errors_errors(api: Api) -> None:
     bad = {"method": "POST", "path": "/Users", "bulkId": "x", "data": {"schemas": [USER]}}
-    good = {"method": "POST", "path": "/Users", "bulkId": "y", "data": {"schemas": [USER], "userName": "y"}}
-    body = api.call("POST", "/Bulk", {"schemas": [BULK], "failOnErrors": 1, "Operations": [bad, good]}).json
+    good = {
+        "method": "POST",
+        "path": "/Users",
+        "bulkId": "y",
+        "data": {"schemas": [USER], "userName": "y"},
+    }
+    body = api.call(
+        "POST", "/Bulk", {"schemas": [BULK], "failOnErrors": 1, "Operations": [bad, good]}
+    ).json
     assert len(body["Operations"]) == 1 and body["Operations"][0]["status"] == "400"
 
 
@@ -369,15 +406,30 @@ def test_bulk_over_max_operations_is_413(app: Any, api: Api) -> None:
 
 def test_bulk_over_max_payload_size_is_413(app: Any, api: Api) -> None:
     app.config["BULK_MAX_PAYLOAD_SIZE"] = 200
-    op = {"method": "POST", "path": "/Users", "bulkId": "z", "data": {"schemas": [USER], "userName": "z" * 300}}
+    op = {
+        "method": "POST",
+        "path": "/Users",
+        "bulkId": "z",
+        "data": {"schemas": [USER], "userName": "z" * 300},
+    }
     assert_scim_error(api.call("POST", "/Bulk", {"schemas": [BULK], "Operations": [op]}), 413)
 
 
 def test_a_bulk_reference_to_an_unknown_bulk_id_fails_that_operation_only(api: Api) -> None:
     operations = [
-        {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": [GROUP], "displayName": "G", "members": [{"value": "bulkId:nope"}]}},
-        {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER], "userName": "after"}},
-    ]  # fmt: skip
+        {
+            "method": "POST",
+            "path": "/Groups",
+            "bulkId": "g",
+            "data": {"schemas": [GROUP], "displayName": "G", "members": [{"value": "bulkId:nope"}]},
+        },
+        {
+            "method": "POST",
+            "path": "/Users",
+            "bulkId": "u",
+            "data": {"schemas": [USER], "userName": "after"},
+        },
+    ]
     body = api.call("POST", "/Bulk", {"schemas": [BULK], "Operations": operations}).json
     assert [op["status"] for op in body["Operations"]] == ["409", "201"]
 

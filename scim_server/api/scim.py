@@ -10,7 +10,6 @@ from scim2_models import InvalidSyntaxException, InvalidValueException, SCIMExce
 
 from ..errors import DomainError, scim_error, scim_error_body
 from ..scim import discovery, projection
-from ..scim.resources import etag
 from ..services import bulk as bulk_service
 from ..services import tokens
 from ..services.groups import GroupService
@@ -27,9 +26,7 @@ SERVICES: dict[str, type[ResourceService]] = {"Users": UserService, "Groups": Gr
 
 
 def scim_response(payload: Any, status: int = 200, version: str | None = None) -> Response:
-    response = current_app.response_class(
-        json.dumps(payload), status=status, mimetype=SCIM_JSON
-    )
+    response = current_app.response_class(json.dumps(payload), status=status, mimetype=SCIM_JSON)
     if version:
         response.headers["ETag"] = version
     return response
@@ -121,7 +118,9 @@ def list_query(source: Any, relation: str) -> tuple[ListQuery, Any]:
     config = current_app.config
     # RFC 7644 §3.4.2.4: startIndex below 1 is 1; count below 0 is 0; above maxResults is capped.
     start = max(1, integer(source, "startIndex", 1))
-    count = min(max(0, integer(source, "count", config["DEFAULT_PAGE_SIZE"])), config["MAX_RESULTS"])
+    count = min(
+        max(0, integer(source, "count", config["DEFAULT_PAGE_SIZE"])), config["MAX_RESULTS"]
+    )
     query = ListQuery(
         filter=source.get("filter") or None,
         sort_by=source.get("sortBy") or None,
@@ -277,7 +276,9 @@ def bulk() -> Response:
 def raise_payload_too_large(limit: int) -> None:
     from scim2_models import PayloadTooLargeException
 
-    raise PayloadTooLargeException(detail=f"the bulk request is larger than maxPayloadSize ({limit} bytes)")
+    raise PayloadTooLargeException(
+        detail=f"the bulk request is larger than maxPayloadSize ({limit} bytes)"
+    )
 
 
 # --- discovery (RFC 7644 §4) ---------------------------------------------------------------

@@ -32,7 +32,9 @@ CATALOG: dict[str, Plan] = {
         billing="usage",
         seat_types=(
             SeatType("chat", "Chat", 1, frozenset({"claude_apps"})),
-            SeatType("chat_code", "Chat + Claude Code", 2, frozenset({"claude_apps", "claude_code"})),
+            SeatType(
+                "chat_code", "Chat + Claude Code", 2, frozenset({"claude_apps", "claude_code"})
+            ),
         ),
     ),
     "enterprise_legacy": Plan(

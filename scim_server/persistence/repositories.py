@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Duplicate
+from .models import GroupMember, GroupRow, Organization, Token, UserRow
 
 # Statements name at most this many rows: PostgreSQL caps bind parameters at 65,535 per
 # statement and SQLite at 32,766, and a 50,000-member group must still be writable.
@@ -27,7 +28,8 @@ def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:
             batch = []
     if batch:
         yield batch
-from .models import GroupMember, GroupRow, Organization, Token, UserRow
+
+
 
 
 def flush_unique(session: Session, what: str) -> None:

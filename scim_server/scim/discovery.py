@@ -37,7 +37,7 @@ def provider(max_results: int, bulk_operations: int, bulk_payload: int) -> ScimP
         etag=ETag(supported=True),
         authentication_schemes=[
             AuthenticationScheme(
-                type="oauthbearertoken",
+                type=AuthenticationScheme.Type.oauthbearertoken,
                 name="OAuth Bearer Token",
                 description="A SCIM token issued by `scim-server token create`",
                 primary=True,
@@ -46,7 +46,10 @@ def provider(max_results: int, bulk_operations: int, bulk_payload: int) -> ScimP
     )
     return ScimProvider(
         models=[User, EnterpriseUser, Group],
-        resource_types=[ResourceType.from_resource(UserModel), ResourceType.from_resource(GroupModel)],
+        resource_types=[
+            ResourceType.from_resource(UserModel),
+            ResourceType.from_resource(GroupModel),
+        ],
         config=config,
     )
 
@@ -57,7 +60,10 @@ def _dump(obj: Any) -> dict[str, Any]:
 
 def service_provider_config(scim: ScimProvider, base: str) -> dict[str, Any]:
     payload = _dump(scim.config)
-    payload["meta"] = {"resourceType": "ServiceProviderConfig", "location": f"{base}/ServiceProviderConfig"}
+    payload["meta"] = {
+        "resourceType": "ServiceProviderConfig",
+        "location": f"{base}/ServiceProviderConfig",
+    }
     return payload
 
 

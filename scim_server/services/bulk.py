@@ -54,7 +54,9 @@ class BulkRunner:
                 detail=f"{len(operations)} operations exceed maxOperations ({self.max_operations})"
             )
         fail_on_errors = payload.get("failOnErrors")
-        if fail_on_errors is not None and (not isinstance(fail_on_errors, int) or fail_on_errors < 1):
+        if fail_on_errors is not None and (
+            not isinstance(fail_on_errors, int) or fail_on_errors < 1
+        ):
             raise InvalidValueException(detail="failOnErrors must be a positive integer")
         return operations, fail_on_errors
 
@@ -82,7 +84,7 @@ class BulkRunner:
         if method == "PUT":
             return _done(operation, "200", service.replace(resource_id, data, version))
         if method == "PATCH":
-            return _done(operation, "200", service.patch(resource_id, data, version))  # type: ignore[attr-defined]
+            return _done(operation, "200", service.patch(resource_id, data, version))
         if method == "DELETE":
             service.delete(resource_id, version)
             return _done(operation, "204", None, f"/{endpoint}/{resource_id}")
@@ -124,7 +126,10 @@ class _Unresolved(SCIMException):
 
 
 def _done(
-    operation: dict[str, Any], status: str, payload: dict[str, Any] | None, location: str | None = None
+    operation: dict[str, Any],
+    status: str,
+    payload: dict[str, Any] | None,
+    location: str | None = None,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"method": operation.get("method"), "status": status}
     if operation.get("bulkId"):
@@ -139,13 +144,19 @@ def _done(
 
 def _failed(operation: dict[str, Any], exc: Exception) -> dict[str, Any]:
     body, status = scim_error_body(exc)
-    result: dict[str, Any] = {"method": operation.get("method"), "status": str(status), "response": body}
+    result: dict[str, Any] = {
+        "method": operation.get("method"),
+        "status": str(status),
+        "response": body,
+    }
     if operation.get("bulkId"):
         result["bulkId"] = operation["bulkId"]
     return result
 
 
-def search_across(services: list[ResourceService], query: ListQuery) -> tuple[int, list[dict[str, Any]]]:
+def search_across(
+    services: list[ResourceService], query: ListQuery
+) -> tuple[int, list[dict[str, Any]]]:
     """One list over several resource types; a filter a type cannot evaluate matches none of it."""
     counted: list[tuple[ResourceService, int]] = []
     for service in services:

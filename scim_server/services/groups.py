@@ -61,7 +61,9 @@ class GroupService(ResourceService):
     def payloads(
         self, session: Session, rows: list[Any], with_relations: bool
     ) -> list[dict[str, Any]]:
-        members = self.repository(session).members_of([r.pk for r in rows]) if with_relations else {}
+        members = (
+            self.repository(session).members_of([r.pk for r in rows]) if with_relations else {}
+        )
         return [group_payload(r, members.get(r.pk), self.location(r.id)) for r in rows]
 
     def _apply_member_changes(

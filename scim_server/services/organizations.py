@@ -63,7 +63,11 @@ def describe(org: Organization) -> dict[str, Any]:
 
 
 def _owner(email: str) -> UserRow:
-    data = {"userName": email, "active": True, "emails": [{"value": email, "primary": True, "type": "work"}]}
+    data = {
+        "userName": email,
+        "active": True,
+        "emails": [{"value": email, "primary": True, "type": "work"}],
+    }
     row = UserRow(
         user_name=email,
         user_name_key=name_key(email),
@@ -87,5 +91,3 @@ def _check(slug: str, plan: str, seats: dict[str, int], owner_email: str) -> Non
         check_allocation(CATALOG[plan], seats)
     except AllocationError as exc:
         raise InvalidInput(str(exc)) from exc
-
-

@@ -92,6 +92,15 @@ class ResourceService:
             check_version(row, if_match)
             self.repository(session).delete(row)
 
+    def create(self, body: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def replace(self, resource_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def patch(self, resource_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
     def payloads(
         self, session: Session, rows: list[Any], with_relations: bool
     ) -> list[dict[str, Any]]:
@@ -105,9 +114,7 @@ def check_version(row: Any, if_match: str | None) -> None:
     wanted = {tag.strip() for tag in if_match.split(",")}
     if "*" in wanted or etag(row.version) in wanted or f'"{row.version}"' in wanted:
         return
-    raise VersionMismatch(
-        f"the resource is at version {etag(row.version)}, not {if_match}"
-    )
+    raise VersionMismatch(f"the resource is at version {etag(row.version)}, not {if_match}")
 
 
 def new_id() -> str:

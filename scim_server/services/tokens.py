@@ -35,7 +35,9 @@ class IssuedToken:
     kind: str
 
 
-def issue(session: Any, org_pk: int, kind: str, name: str, member_pk: int | None = None) -> IssuedToken:
+def issue(
+    session: Any, org_pk: int, kind: str, name: str, member_pk: int | None = None
+) -> IssuedToken:
     new = material.generate(kind)
     TokenRepository(session).add(
         Token(

@@ -21,7 +21,7 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection):  # type: ignore[no-untyped-def]
+def _run(connection):
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
