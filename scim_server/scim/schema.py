@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import email_validator
 from scim2_models import EnterpriseUser, Group, ScimPolicy, User
 
 UserModel: Any = User[EnterpriseUser]
@@ -31,3 +32,12 @@ IDP_POLICY = ScimPolicy(
     remove_value_as_filter=ScimPolicy.RemoveValue.apply,
     unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
 )
+
+# An IdP's email is directory data, not a claim that mail is deliverable: RFC 7643 §4.1.2
+# asks only for RFC 5321 syntax. email-validator (behind scim2-models' EmailStr) refuses
+# special-use domains even with deliverability checks off, which refused Okta's own test
+# user (test.user@okta.local) and every Active Directory forest named *.local. The list is
+# a setting the library documents as changeable.
+email_validator.SPECIAL_USE_DOMAIN_NAMES = [
+    name for name in email_validator.SPECIAL_USE_DOMAIN_NAMES if name != "local"
+]
