@@ -79,7 +79,9 @@ def _wait_ready(process: subprocess.Popen[bytes], server: LiveServer) -> None:
         try:
             if requests.get(f"{server.url}/readyz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # gunicorn listens before its workers have imported the app: a first answer
+            # slower than the probe's timeout is "not ready yet", not a failure.
             pass
         time.sleep(0.1)
     process.kill()
