@@ -1,0 +1,1 @@
+"""Checks that a running SCIM deployment behaves as the identity providers need."""
