@@ -11,6 +11,9 @@ class SeatType:
     name: str
     rank: int
     entitlements: frozenset[str]
+    # List price of one seat for one month, in cents of `Plan.currency`. Catalog data:
+    # the vendor sets it; reviews prorate it over what is left of the term.
+    monthly_price_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -20,9 +23,17 @@ class Plan:
     billing: str  # "usage" or "per_seat"
     seat_types: tuple[SeatType, ...]  # lowest rank first
     minimum_seats: int = 20
+    currency: str = "USD"
+    # Legacy plans may let members keep working past their seat's limits (SEATS.md §7).
+    extra_usage_available: bool = False
 
     def seat_type(self, seat_type_id: str) -> SeatType | None:
         return next((s for s in self.seat_types if s.id == seat_type_id), None)
+
+    def entitlements(self, seat_type_id: str) -> frozenset[str]:
+        """What a seat type includes; `unassigned` (or anything unknown) includes nothing."""
+        seat_type = self.seat_type(seat_type_id)
+        return seat_type.entitlements if seat_type else frozenset()
 
 
 CATALOG: dict[str, Plan] = {
@@ -31,9 +42,13 @@ CATALOG: dict[str, Plan] = {
         name="Enterprise",
         billing="usage",
         seat_types=(
-            SeatType("chat", "Chat", 1, frozenset({"claude_apps"})),
+            SeatType("chat", "Chat", 1, frozenset({"claude_apps"}), 4000),
             SeatType(
-                "chat_code", "Chat + Claude Code", 2, frozenset({"claude_apps", "claude_code"})
+                "chat_code",
+                "Chat + Claude Code",
+                2,
+                frozenset({"claude_apps", "claude_code"}),
+                10000,
             ),
         ),
     ),
@@ -42,14 +57,16 @@ CATALOG: dict[str, Plan] = {
         name="Enterprise (legacy)",
         billing="per_seat",
         seat_types=(
-            SeatType("standard", "Standard", 1, frozenset({"claude_apps"})),
+            SeatType("standard", "Standard", 1, frozenset({"claude_apps"}), 6000),
             SeatType(
                 "premium",
                 "Premium",
                 2,
                 frozenset({"claude_apps", "claude_code", "higher_usage_limits"}),
+                12000,
             ),
         ),
+        extra_usage_available=True,
     ),
 }
 
@@ -71,3 +88,9 @@ def check_allocation(plan: Plan, seats: dict[str, int]) -> None:
         raise AllocationError(
             f"an {plan.id} allocation needs at least {plan.minimum_seats} seats in total, not {total}"
         )
+
+
+# SEATS.md §7: an operator's migration maps each legacy seat type to its successor.
+MIGRATIONS: dict[tuple[str, str], dict[str, str]] = {
+    ("enterprise_legacy", "enterprise"): {"standard": "chat", "premium": "chat_code"},
+}
