@@ -243,6 +243,16 @@ def test_a_users_groups_are_listed_on_the_user(api: Api) -> None:
     assert [(g["value"], g["display"]) for g in groups] == [(group["id"], "Readers")]
 
 
+def test_member_and_group_references_are_the_resources_absolute_uris(api: Api) -> None:
+    user = new_user(api, "referenced")
+    group = new_group(api, "Refs", [user["id"]])
+    fetched_user = api.call("GET", f"/Users/{user['id']}").json
+    fetched_group = api.call("GET", f"/Groups/{group['id']}").json
+    # RFC 7643 §4.2: $ref is the member's URI, the one its meta.location names.
+    assert fetched_group["members"][0]["$ref"] == fetched_user["meta"]["location"]
+    assert fetched_user["groups"][0]["$ref"] == fetched_group["meta"]["location"]
+
+
 # --- group membership PATCH --------------------------------------------------------------
 
 
@@ -268,6 +278,25 @@ def test_group_patch_adds_and_removes_only_the_named_members(api: Api) -> None:
     assert member_ids(api, group["id"]) == {a}
     patch(api, path, {"op": "remove", "path": "members"})
     assert member_ids(api, group["id"]) == set()
+
+
+def test_a_member_keeps_the_display_it_was_added_with_else_shows_the_users_name(api: Api) -> None:
+    named = new_user(api, "named", displayName="Named User")["id"]
+    plain = new_user(api, "plain")["id"]
+    group = new_group(api, "Shown")
+    added = [{"value": named, "display": "From the IdP"}, {"value": plain}]
+    patch(api, f"/Groups/{group['id']}", {"op": "add", "path": "members", "value": added})
+    members = api.call("GET", f"/Groups/{group['id']}").json["members"]
+    # RFC 7643 §2.4: a member's display is immutable, so it is kept as the client sent it.
+    assert {m["value"]: m["display"] for m in members} == {named: "From the IdP", plain: "plain"}
+
+
+def test_removing_active_leaves_it_unassigned(api: Api) -> None:
+    user = new_user(api, "unassigned", active=False)
+    response = patch(api, f"/Users/{user['id']}", {"op": "remove", "path": "active"})
+    # RFC 7644 §3.5.2.2: a removed single-valued attribute "SHALL be considered unassigned".
+    assert response.status_code == 200 and "active" not in response.json
+    assert "active" not in api.call("GET", f"/Users/{user['id']}").json
 
 
 def test_group_patch_with_attributes_answers_200_with_the_group(api: Api) -> None:

@@ -126,6 +126,9 @@ class GroupMember(Base):
     user_pk: Mapped[int] = mapped_column(
         ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True
     )
+    # The `display` the client gave the member, if any (RFC 7643 §2.4: immutable, so kept
+    # as sent); without one, the user's own name is shown.
+    display: Mapped[str | None] = mapped_column(Text)
 
 
 class Token(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select
@@ -28,8 +28,6 @@ def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:
             batch = []
     if batch:
         yield batch
-
-
 
 
 def flush_unique(session: Session, what: str) -> None:
@@ -146,7 +144,7 @@ class GroupRepository(_ResourceRepository):
         result: dict[int, list[tuple[str, str | None]]] = {pk: [] for pk in group_pks}
         if not group_pks:
             return result
-        display = func.coalesce(UserRow.display_name, UserRow.user_name)
+        display = func.coalesce(GroupMember.display, UserRow.display_name, UserRow.user_name)
         query = (
             select(GroupMember.group_pk, UserRow.id, display)
             .join(UserRow, UserRow.pk == GroupMember.user_pk)
@@ -157,13 +155,13 @@ class GroupRepository(_ResourceRepository):
             result[group_pk].append((user_id, name))
         return result
 
-    def add_members(self, group_pk: int, user_pks: Iterable[int]) -> int:
-        """Insert memberships, ignoring those that exist; returns how many were new."""
+    def add_members(self, group_pk: int, members: Mapping[int, str | None]) -> int:
+        """Insert memberships (user pk -> display), ignoring those that exist; how many were new."""
         dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         added = 0
-        for batch in chunks(set(user_pks)):
-            rows = [{"group_pk": group_pk, "user_pk": pk} for pk in batch]
+        for batch in chunks(members):
+            rows = [{"group_pk": group_pk, "user_pk": pk, "display": members[pk]} for pk in batch]
             # RETURNING counts what was inserted: psycopg reports rowcount -1 for this form.
             statement = (
                 insert(GroupMember)

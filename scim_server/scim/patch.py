@@ -31,10 +31,15 @@ from .schema import IDP_POLICY, GroupModel
 
 @dataclass(frozen=True)
 class MemberChange:
-    """add / remove / replace of the user ids named; `ids=None` with remove means all."""
+    """add / remove / replace of the user ids named; `ids=None` with remove means all.
+
+    `displays` pairs the ids with the `display` the client gave them, kept with a new
+    membership (RFC 7643 §2.4 makes `display` immutable).
+    """
 
     action: str
     ids: tuple[str, ...] | None
+    displays: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ def parse_group_patch(payload: Any, group_id: str) -> GroupPatch:
             members = _pop_members(value)
             _drop_own_id(value, group_id)
             if members is not None:
-                changes.append(MemberChange(_action(operation), _ids(members)))
+                changes.append(MemberChange(_action(operation), _ids(members), displays(members)))
             if value:
                 rest.append({"op": str(operation.op), "value": value})
         elif _targets_members(operation.path.ast):
@@ -119,7 +124,18 @@ def _member_change(operation: Any) -> MemberChange:
         raise InvalidValueException(detail=f"cannot {action} members.{ast.sub_attr}")
     if action == "remove" and not operation.value:
         return MemberChange("remove", None)
-    return MemberChange(action, _ids(operation.value or []))
+    return MemberChange(action, _ids(operation.value or []), displays(operation.value or []))
+
+
+def displays(members: Any) -> tuple[tuple[str, str], ...]:
+    """(id, display) of the members given with both, as dicts or scim2-models objects."""
+    items = [members] if isinstance(members, dict) else members or []
+    pairs = ((_sub(member, "value"), _sub(member, "display")) for member in items)
+    return tuple((i, d) for i, d in pairs if isinstance(i, str) and i and isinstance(d, str) and d)
+
+
+def _sub(member: Any, name: str) -> Any:
+    return member.get(name) if isinstance(member, dict) else getattr(member, name, None)
 
 
 def _ids(members: Any) -> tuple[str, ...]:
@@ -129,7 +145,7 @@ def _ids(members: Any) -> tuple[str, ...]:
         raise InvalidValueException(detail="members must be a list of {'value': id} objects")
     ids = []
     for member in members:
-        value = member.get("value") if isinstance(member, dict) else getattr(member, "value", None)
+        value = _sub(member, "value")
         if not isinstance(value, str) or not value:
             raise InvalidValueException(detail="every member needs a 'value' holding a user id")
         ids.append(value)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scim2_models import Context, default_comparison_key
 
 from .schema import GroupModel, UserModel
+
+# Builds meta.location and $ref from (resource type endpoint, id); the web layer supplies it.
+Locator = Callable[[str, str], str]
 
 # Kept out of `data`: computed (id, meta, schemas), stored as rows (groups, members), or
 # never stored (password: this server signs people in through OIDC, never by password,
@@ -65,29 +69,34 @@ def _meta(row: Any, resource_type: str, location: str) -> dict[str, Any]:
     }
 
 
-def user_payload(row: Any, groups: list[tuple[str, str]] | None, location: str) -> dict[str, Any]:
+def user_payload(row: Any, groups: list[tuple[str, str]] | None, locate: Locator) -> dict[str, Any]:
     """The full SCIM JSON of a stored user, before attribute selection."""
     payload: dict[str, Any] = {"schemas": _user_schemas(row.data), "id": row.id, **row.data}
-    payload["active"] = row.active
+    # RFC 7643 §4.1.1 gives `active` no default: one never sent, or removed by PATCH
+    # (RFC 7644 §3.5.2.2 "SHALL be considered unassigned"), is not returned. The column
+    # still counts such a user as not deactivated.
+    if "active" in row.data:
+        payload["active"] = row.active
     if groups:
         payload["groups"] = [
-            {"value": gid, "display": name, "$ref": f"../Groups/{gid}", "type": "direct"}
+            {"value": gid, "display": name, "$ref": locate("Groups", gid), "type": "direct"}
             for gid, name in groups
         ]
-    payload["meta"] = _meta(row, "User", location)
+    payload["meta"] = _meta(row, "User", locate("Users", row.id))
     return payload
 
 
 def group_payload(
-    row: Any, members: list[tuple[str, str | None]] | None, location: str
+    row: Any, members: list[tuple[str, str | None]] | None, locate: Locator
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": row.id, **row.data}
     if members:
+        # RFC 7643 §4.2: `$ref` is the member's URI, as meta.location gives it.
         payload["members"] = [
-            {"value": uid, "display": name, "$ref": f"../Users/{uid}", "type": "User"}
+            {"value": uid, "display": name, "$ref": locate("Users", uid), "type": "User"}
             for uid, name in members
         ]
-    payload["meta"] = _meta(row, "Group", location)
+    payload["meta"] = _meta(row, "Group", locate("Groups", row.id))
     return payload
 
 

@@ -27,7 +27,7 @@ class GroupService(ResourceService):
         with self.db.unit_of_work(write=True) as session:
             row = stamp(GroupRow(**group_columns(model)))
             self.repository(session).add(row, f"a group named {model.display_name!r}")
-            self.repository(session).add_members(row.pk, self._user_pks(session, model.members))
+            self.repository(session).add_members(row.pk, self._named(session, model.members))
             return self.payloads(session, [row], True)[0]
 
     def replace(self, group_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
@@ -35,8 +35,7 @@ class GroupService(ResourceService):
         with self.db.unit_of_work(write=True) as session:
             row = self.load(session, group_id, for_update=True)
             check_version(row, if_match)
-            wanted = set(self._user_pks(session, model.members))
-            self._set_members(session, row.pk, wanted)
+            self._set_members(session, row.pk, self._named(session, model.members))
             self._write(session, row, group_columns(model))
             return self.payloads(session, [row], True)[0]
 
@@ -64,7 +63,7 @@ class GroupService(ResourceService):
         members = (
             self.repository(session).members_of([r.pk for r in rows]) if with_relations else {}
         )
-        return [group_payload(r, members.get(r.pk), self.location(r.id)) for r in rows]
+        return [group_payload(r, members.get(r.pk), self.locate) for r in rows]
 
     def _apply_member_changes(
         self, session: Session, group_pk: int, changes: list[scim_patch.MemberChange]
@@ -78,23 +77,36 @@ class GroupService(ResourceService):
                 pks = UserRepository(session, self.org_pk).pks_by_id(change.ids or ())
                 changed |= repository.remove_members(group_pk, pks.values()) > 0
             elif change.action == "add":
-                changed |= repository.add_members(group_pk, self._pks(session, change.ids)) > 0
+                members = self._users(session, change.ids, change.displays)
+                changed |= repository.add_members(group_pk, members) > 0
             else:
-                changed |= self._set_members(session, group_pk, set(self._pks(session, change.ids)))
+                members = self._users(session, change.ids, change.displays)
+                changed |= self._set_members(session, group_pk, members)
         return changed
 
-    def _set_members(self, session: Session, group_pk: int, wanted: set[int]) -> bool:
+    def _set_members(self, session: Session, group_pk: int, wanted: dict[int, str | None]) -> bool:
+        """Exactly the members wanted; those already in keep their display (it is immutable)."""
         repository = self.repository(session)
         current = repository.member_pks(group_pk)
-        removed = repository.remove_members(group_pk, current - wanted) if current - wanted else 0
-        added = repository.add_members(group_pk, wanted - current)
+        leaving = current - wanted.keys()
+        removed = repository.remove_members(group_pk, leaving) if leaving else 0
+        added = repository.add_members(
+            group_pk, {pk: d for pk, d in wanted.items() if pk not in current}
+        )
         return bool(removed or added)
 
-    def _user_pks(self, session: Session, members: Any) -> list[int]:
-        return self._pks(session, [m.value for m in members or []])
+    def _named(self, session: Session, members: Any) -> dict[int, str | None]:
+        """The members of a validated Group model, as _users gives them."""
+        members = members or []
+        return self._users(session, [m.value for m in members], scim_patch.displays(members))
 
-    def _pks(self, session: Session, ids: Iterable[str | None] | None) -> list[int]:
-        """Row keys of the named users of this organization; an unknown id is refused."""
+    def _users(
+        self,
+        session: Session,
+        ids: Iterable[str | None] | None,
+        displays: Iterable[tuple[str, str]] = (),
+    ) -> dict[int, str | None]:
+        """Row key -> display given, of the named users of this organization; an unknown id is refused."""
         wanted = [i for i in ids or () if i]
         found = UserRepository(session, self.org_pk).pks_by_id(wanted)
         unknown = sorted(set(wanted) - set(found))
@@ -102,7 +114,8 @@ class GroupService(ResourceService):
             raise InvalidValueException(
                 detail=f"members must be users of this organization; unknown: {', '.join(unknown[:5])}"
             )
-        return list(found.values())
+        given = dict(displays)
+        return {pk: given.get(user_id) for user_id, pk in found.items()}
 
     def _write(self, session: Session, row: GroupRow, columns: dict[str, Any]) -> None:
         self._set_columns(row, columns)

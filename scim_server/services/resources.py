@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,10 +12,7 @@ from ..errors import NotFound, VersionMismatch
 from ..persistence.db import Database
 from ..persistence.types import utcnow
 from ..scim import filters
-from ..scim.resources import etag
-
-# Builds meta.location from (resource type endpoint, id); the web layer supplies it.
-Locator = Callable[[str, str], str]
+from ..scim.resources import Locator, etag
 
 
 @dataclass(frozen=True)
@@ -53,9 +49,6 @@ class ResourceService:
 
     def repository(self, session: Session) -> Any:
         return self.repository_class(session, self.org_pk)
-
-    def location(self, resource_id: str) -> str:
-        return self.locate(self.endpoint, resource_id)
 
     def load(self, session: Session, resource_id: str, for_update: bool = False) -> Any:
         row = self.repository(session).get(resource_id, for_update=for_update)

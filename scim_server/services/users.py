@@ -54,7 +54,7 @@ class UserService(ResourceService):
         self, session: Session, rows: list[Any], with_relations: bool
     ) -> list[dict[str, Any]]:
         groups = self.repository(session).groups_of([r.pk for r in rows]) if with_relations else {}
-        return [user_payload(r, groups.get(r.pk), self.location(r.id)) for r in rows]
+        return [user_payload(r, groups.get(r.pk), self.locate) for r in rows]
 
     def _validate(self, body: Any, context: Context) -> Any:
         return validate(UserModel, normalize_user_payload(body), context)
