@@ -1,0 +1,7 @@
+"""`python -m conformance`: see conformance/run.py."""
+
+import sys
+
+from .run import main
+
+sys.exit(main())
