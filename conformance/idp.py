@@ -149,7 +149,7 @@ def expect_error(
 
 
 def ids_of(resources: list[dict[str, Any]]) -> list[str]:
-    return [r.get("id") for r in resources]
+    return [str(r.get("id")) for r in resources]
 
 
 def unique(prefix: str) -> str:

@@ -45,7 +45,7 @@ def started(postgres_url: str | None = None, workers: int = 2) -> Iterator[Targe
         }
         _command(env, "db", "upgrade")
         token = _create_organization(env)
-        with _serving(env, Path(folder), workers) as url:
+        with serving(env, Path(folder), workers) as url:
             yield Target(f"{url}/scim/v2", token)
 
 
@@ -68,8 +68,9 @@ def _create_organization(env: dict[str, str]) -> str:
 
 
 @contextmanager
-def _serving(env: dict[str, str], folder: Path, workers: int) -> Iterator[str]:
-    port = _free_port()
+def serving(env: dict[str, str], folder: Path, workers: int) -> Iterator[str]:
+    """`scim-server serve` on a free local port until the block ends; yields its URL."""
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = folder / "gunicorn.log"
     command = [sys.executable, "-m", "scim_server.cli", "serve"]
@@ -77,19 +78,19 @@ def _serving(env: dict[str, str], folder: Path, workers: int) -> Iterator[str]:
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_ready(process, url, log)
+        wait_ready(process, url, log)
         yield url
     finally:
-        _stop(process)
+        stop(process)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -105,7 +106,7 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     raise StartError(f"gunicorn was not ready in {READY_SECONDS} s:\n{log.read_text()[-2000:]}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
         process.wait(timeout=15)

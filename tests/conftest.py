@@ -49,9 +49,8 @@ def live_server(
     """gunicorn with two workers on a database of its own, one per backend."""
     folder = tmp_path_factory.mktemp(f"live-{request.param}")
     url = create_sqlite(folder) if request.param == "sqlite" else create_postgres()
-    process, server = live.start(url, folder)
-    yield server
-    live.stop(process)
+    with live.running(url, folder) as server:
+        yield server
     if request.param == "postgresql":
         drop_postgres(url)
 

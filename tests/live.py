@@ -1,18 +1,19 @@
-"""A real server: gunicorn started through `scim-server serve`, on its own database."""
+"""A real server for tests: gunicorn started through `scim-server serve`, on its own database.
+
+Starting and stopping the process is conformance.server's job (the runner uses the
+same code against a throwaway deployment); this module adds per-test organizations.
+"""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
+from conformance.server import serving
 from scim_server.persistence.db import Database
 from scim_server.services import organizations
 
@@ -21,7 +22,6 @@ from scim_server.services import organizations
 class LiveServer:
     url: str
     database_url: str
-    log: Path
 
 
 @dataclass(frozen=True)
@@ -38,63 +38,15 @@ class ScimTarget:
         return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/scim+json"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(
-    database_url: str, folder: Path, workers: int = 2
-) -> tuple[subprocess.Popen[bytes], LiveServer]:
-    port = free_port()
-    log = folder / f"gunicorn-{port}.log"
+@contextmanager
+def running(database_url: str, folder: Path, workers: int = 2) -> Iterator[LiveServer]:
     env = {
         **os.environ,
         "SCIM_SERVER_DATABASE_URL": database_url,
         "SCIM_SERVER_LOG_LEVEL": "WARNING",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "scim_server.cli",
-        "serve",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = LiveServer(f"http://127.0.0.1:{port}", database_url, log)
-    _wait_ready(process, server)
-    return process, server
-
-
-def _wait_ready(process: subprocess.Popen[bytes], server: LiveServer) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {server.log.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{server.url}/readyz", timeout=1).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            # gunicorn listens before its workers have imported the app: a first answer
-            # slower than the probe's timeout is "not ready yet", not a failure.
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"gunicorn did not become ready: {server.log.read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with serving(env, folder, workers) as url:
+        yield LiveServer(url, database_url)
 
 
 def new_organization(
