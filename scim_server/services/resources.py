@@ -70,12 +70,15 @@ class ResourceService:
         order = filters.sort_keys(
             query.sort_by, query.sort_order, self.resource_type, self.db.dialect
         )
+        offset = query.start_index - 1
         with self.db.unit_of_work() as session:
             repository = self.repository(session)
-            total = repository.count(criteria)
             rows = []
             if query.count > 0:
-                rows = repository.page(criteria, order, query.start_index - 1, query.count)
+                rows = repository.page(criteria, order, offset, query.count)
+            total = known_total(offset, query.count, len(rows))
+            if total is None:
+                total = repository.count(criteria)
             resources = self.payloads(session, rows, query.with_relations)
         return Page(total=total, start_index=query.start_index, resources=resources)
 
@@ -98,6 +101,17 @@ class ResourceService:
         self, session: Session, rows: list[Any], with_relations: bool
     ) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+
+def known_total(offset: int, asked: int, returned: int) -> int | None:
+    """totalResults without a COUNT, when the page itself shows where the results end.
+
+    A page shorter than asked for is the last one, so the total is its end; it is not
+    known from a full page, nor from an empty page past the start.
+    """
+    if asked > 0 and returned < asked and (returned > 0 or offset == 0):
+        return offset + returned
+    return None
 
 
 def check_version(row: Any, if_match: str | None) -> None:
