@@ -27,7 +27,9 @@ class UserService(ResourceService):
         with self.db.unit_of_work(write=True) as session:
             row = stamp(UserRow(**columns))
             self.repository(session).add(row, f"a user with userName {model.user_name!r}")
-            return self.payloads(session, [row], True)[0]
+            # A user just created belongs to no group yet (`groups` is readOnly, RFC 7643
+            # §4.1.2), so there are no memberships to look up.
+            return self.payloads(session, [row], False)[0]
 
     def replace(self, user_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
         model = self._validate(body, Context.RESOURCE_REPLACEMENT_REQUEST)
