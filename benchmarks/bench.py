@@ -1,0 +1,315 @@
+"""scim-server at 100,000 users against scim2-server (in memory) at 3,000, over real HTTP.
+
+    python benchmarks/bench.py [--users 100000] [--big-group 50000] [--database-url URL]
+                               [--requests 2000] [--concurrency 4] [--out FILE]
+
+Both servers run under gunicorn with one worker; see benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import load
+import reference_app
+import requests
+import seed
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--big-group", type=int, default=50_000)
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server: a throwaway database is created on it"
+    )
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="per operation, at --concurrency"
+    )
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
+    parser.add_argument(
+        "--latency-requests", type=int, default=500, help="per operation, one thread"
+    )
+    parser.add_argument("--warmup", type=int, default=40, help="unmeasured requests per operation")
+    parser.add_argument("--reference-users", type=int, default=3000)
+    parser.add_argument("--reference-big-group", type=int, help="default: the same share of users")
+    parser.add_argument("--cap-seconds", type=float, default=120, help="time cap per measured run")
+    parser.add_argument(
+        "--settle-seconds", type=float, default=90, help="at most this long, wait for load < 1"
+    )
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    args = parser.parse_args(argv)
+    if args.reference_big_group is None:
+        args.reference_big_group = args.reference_users * args.big_group // args.users
+    outsiders = args.users - args.big_group, args.reference_users - args.reference_big_group
+    if min(outsiders) < args.concurrency:
+        parser.error("the big groups must leave at least --concurrency users outside them")
+    return args
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def settle(seconds: float) -> None:
+    """Wait, at most `seconds`, for the machine to be idle: other work skews latencies."""
+    deadline = time.monotonic() + seconds
+    while os.getloadavg()[0] > 1.0 and time.monotonic() < deadline:
+        time.sleep(5)
+    log(f"  load average {os.getloadavg()[0]:.2f} at the start of the measurements")
+
+
+def measure(target: load.Target, args: argparse.Namespace, arbiter: int) -> dict[str, Any]:
+    settle(args.settle_seconds)
+    results: dict[str, Any] = {}
+    for key, label, operation_class in load.OPERATIONS:
+        operation = operation_class(key, target, args.concurrency)
+        load.run(operation, args.warmup, args.concurrency, args.cap_seconds)
+        cpu, load_before = worker_cpu_seconds(arbiter), os.getloadavg()[0]
+        loaded = load.run(operation, args.requests, args.concurrency, args.cap_seconds)
+        cpu = worker_cpu_seconds(arbiter) - cpu
+        results[key] = {"label": label, "loaded": loaded.summary()}
+        # CPU time the worker spent per request: what the server costs, whatever else the
+        # machine was doing; the load average says how busy it was with other work.
+        results[key]["loaded"]["worker_cpu_ms"] = round(cpu * 1000 / max(1, loaded.requests), 2)
+        results[key]["loaded"]["loadavg_1min"] = [load_before, os.getloadavg()[0]]
+        line = f"  {key:<12} {results[key]['loaded']['requests_per_s']:>8} req/s"
+        if args.latency_requests:
+            alone = load.run(operation, args.latency_requests, 1, args.cap_seconds)
+            results[key]["alone"] = alone.summary()
+            line += (
+                f"  p99 {results[key]['loaded']['p99_ms']} ms (alone {alone.summary()['p99_ms']})"
+            )
+        if isinstance(operation, load.PatchMembers):
+            results[key]["membership_check"] = check_membership(target, operation)
+        log(line)
+    return results
+
+
+def worker_cpu_seconds(arbiter: int) -> float:
+    """User + system CPU time of a gunicorn arbiter's workers, from /proc."""
+    total = 0.0
+    children = Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
+    for child in children:
+        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def check_membership(target: load.Target, operation: load.PatchMembers) -> str:
+    """The PATCHes really changed the group: it holds the members they leave it with."""
+    url = f"{target.base}/Groups/{target.groups[operation.group]}"
+    response = requests.get(url, headers=target.headers, timeout=300)
+    response.raise_for_status()
+    found, wanted = len(response.json().get("members") or []), operation.expected_size()
+    return "ok" if found == wanted else f"FAILED: {found} members, expected {wanted}"
+
+
+def start(
+    command: list[str], ready_url: str, log_file: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """Start a gunicorn and wait until `ready_url` answers (the worker loads for a while)."""
+    with log_file.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[3:]} exited: {log_file.read_text()[-2000:]}")
+        try:
+            if requests.get(ready_url, timeout=5).status_code < 500:
+                return process
+        except requests.RequestException:  # not listening yet, or the worker still loading
+            pass
+        time.sleep(0.2)
+    stop(process)
+    raise RuntimeError(f"{command[3:]} did not start: {log_file.read_text()[-2000:]}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def start_scim_server(database_url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`scim-server serve --workers 1`, logging warnings only, as tests/live.py runs it."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SCIM_SERVER_DATABASE_URL": database_url,
+        "SCIM_SERVER_LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable, "-m", "scim_server.cli", "serve",
+        "--bind", f"127.0.0.1:{port}", "--workers", "1",
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    process = start(command, f"{url}/readyz", folder / "scim-server.log", env)
+    return process, f"{url}/scim/v2"
+
+
+def start_reference(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """scim2-server's app (reference_app.py) under gunicorn with one worker."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+        "--workers", "1", "--access-logfile", "/dev/null", "--error-logfile", "-",
+        "--pythonpath", str(HERE), "reference_app:app",
+    ]  # fmt: skip
+    base = f"http://127.0.0.1:{port}/v2"
+    process = start(
+        command, f"{base}/ServiceProviderConfig", folder / "scim2-server.log", dict(os.environ)
+    )
+    return process, base
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_scim_server(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    with seed.fresh_database(folder, args.database_url) as url:
+        backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+        log(f"scim-server ({backend}): migrating, creating the organization, seeding")
+        tenant = seed.prepare(url)
+        started = time.monotonic()
+        ids = seed.seed_users(url, args.users, log)
+        process, base = start_scim_server(url, folder)
+        try:
+            target = seed.target_for_scim_server(base, tenant["token"], ids, args.big_group, log)
+            seed_seconds = time.monotonic() - started
+            log("scim-server: measuring")
+            results = measure(target, args, process.pid)
+        finally:
+            stop(process)
+        return {
+            "server": "scim-server",
+            "backend": backend,
+            "database_version": database_version(url),
+            "users": args.users,
+            "big_group": args.big_group,
+            "seed_seconds": round(seed_seconds, 1),
+            "notes": target.notes,
+            "operations": results,
+        }
+
+
+def bench_reference(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    log("scim2-server (memory): starting, seeding over HTTP")
+    process, base = start_reference(folder)
+    try:
+        started = time.monotonic()
+        target = seed.seed_over_http(
+            base, reference_app.TOKEN, args.reference_users, args.reference_big_group,
+            args.concurrency, log,
+        )  # fmt: skip
+        seed_seconds = time.monotonic() - started
+        log("scim2-server: measuring")
+        results = measure(target, args, process.pid)
+    finally:
+        stop(process)
+    return {
+        "server": f"scim2-server {version('scim2-server')}",
+        "backend": "memory",
+        "users": args.reference_users,
+        "big_group": args.reference_big_group,
+        "seed_seconds": round(seed_seconds, 1),
+        "notes": target.notes,
+        "operations": results,
+    }
+
+
+def database_version(url: str) -> str:
+    if url.startswith("sqlite"):
+        return f"SQLite {sqlite3.sqlite_version}"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = str(conn.execute(text("SHOW server_version")).scalar())
+    engine.dispose()
+    return f"PostgreSQL {found}"
+
+
+def machine() -> dict[str, Any]:
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    memory_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )  # fmt: skip
+    commit = git("rev-parse", "--short", "HEAD")
+    if git("status", "--porcelain", "--", "scim_server"):
+        commit += " with uncommitted changes to scim_server/"
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "gunicorn": version("gunicorn"),
+        "scim_server_commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+    }
+
+
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True
+    ).stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import report
+
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="scim-bench-") as tmp:
+        folder = Path(tmp)
+        ours = bench_scim_server(args, folder)
+        reference = None if args.skip_reference else bench_reference(args, folder)
+    results = {
+        "machine": machine(),
+        "settings": {
+            "requests": args.requests,
+            "concurrency": args.concurrency,
+            "latency_requests": args.latency_requests,
+            "warmup": args.warmup,
+            "workers": 1,
+        },
+        "servers": [s for s in (ours, reference) if s],
+    }
+    results["targets"] = report.targets(ours, reference)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(report.render(results))
+    print(f"\nresults written to {args.out}")
+    return 1 if report.errors(results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
