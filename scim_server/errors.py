@@ -10,6 +10,11 @@ from typing import Any, ClassVar
 
 from scim2_models import SCIMException
 
+from .domain.billing import ReductionDuringTerm
+from .domain.plans import AllocationError
+from .domain.roles import NotPermitted
+from .domain.seats import SeatUnavailable, UnknownSeatType
+
 
 class DomainError(Exception):
     """An error that is part of the interface: a stable code, a status, a clear message."""
@@ -61,8 +66,43 @@ class Forbidden(DomainError):
     status = 403
 
 
+class NoSeat(DomainError):
+    """SEATS.md §4: no seat of the requested type; the details say what was purchased and held."""
+
+    code = "seat_unavailable"
+    status = 409
+
+
+class ReductionRefused(InvalidInput):
+    code = "reduction_during_term"
+
+
+# The domain's own exceptions (plain Python, no HTTP) and what each means at the boundary.
+DOMAIN_EXCEPTIONS = (SeatUnavailable, UnknownSeatType, AllocationError, NotPermitted)
+
+
+def translate(exc: Exception) -> DomainError:
+    """A domain exception as the DomainError the web layers render."""
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, SeatUnavailable):
+        return NoSeat(
+            f"{exc}; an owner can purchase more seats",
+            seat_type=exc.seat_type,
+            purchased=exc.purchased,
+            assigned=exc.assigned,
+        )
+    if isinstance(exc, NotPermitted):
+        return Forbidden(str(exc), required_role=exc.needed.name)
+    if isinstance(exc, ReductionDuringTerm):
+        return ReductionRefused(str(exc))
+    return InvalidInput(str(exc))
+
+
 def scim_error_body(exc: Exception) -> tuple[dict[str, Any], int]:
     """RFC 7644 §3.12: the SCIM Error body and HTTP status for any error we raise."""
+    if isinstance(exc, DOMAIN_EXCEPTIONS):
+        exc = translate(exc)
     if isinstance(exc, SCIMException):
         error = exc.to_error()
         status = exc.status

@@ -8,12 +8,16 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from scim2_models import InvalidSyntaxException, InvalidValueException, SCIMException
 
+from ..domain.plans import CATALOG, AllocationError
+from ..domain.roles import NotPermitted
+from ..domain.seats import SeatUnavailable, UnknownSeatType
 from ..errors import DomainError, scim_error, scim_error_body
 from ..scim import discovery, projection
 from ..services import bulk as bulk_service
 from ..services import tokens
+from ..services.audit import Actor
 from ..services.groups import GroupService
-from ..services.resources import ListQuery, ResourceService
+from ..services.resources import ListQuery, ResourceService, Tenant
 from ..services.users import UserService
 
 blueprint = Blueprint("scim", __name__, url_prefix="/scim/v2")
@@ -60,8 +64,15 @@ def db() -> Any:
     return current_app.extensions["scim_db"]
 
 
+def tenant() -> Tenant:
+    caller = g.caller
+    return Tenant(
+        caller.org_pk, CATALOG[caller.plan], Actor("scim_token", caller.token_prefix, "scim")
+    )
+
+
 def service(endpoint: str) -> ResourceService:
-    return SERVICES[endpoint](db(), g.caller.org_pk, locate)
+    return SERVICES[endpoint](db(), tenant(), locate)
 
 
 def locate(endpoint: str, resource_id: str) -> str:
@@ -223,7 +234,7 @@ def patch_group(group_id: str, if_match: str | None) -> Response:
     attributes, excluded = selection(request.args)
     selected = bool(attributes or excluded)
     with_members = selected and wants("members", attributes, excluded)
-    groups = GroupService(db(), g.caller.org_pk, locate)
+    groups = GroupService(db(), tenant(), locate)
     payload = groups.patch(group_id, body(), if_match, with_members=with_members)
     if not selected:
         response = current_app.response_class(status=204)
@@ -305,13 +316,15 @@ def service_provider_config() -> Response:
 
 @blueprint.get("/Schemas")
 def schemas() -> Response:
-    items = discovery.schemas(provider(), base_url())
+    items = discovery.schemas(provider(), base_url(), CATALOG[g.caller.plan])
     return scim_response(list_response(len(items), 1, items))
 
 
 @blueprint.get("/Schemas/<path:schema_id>")
 def schema(schema_id: str) -> Response:
-    return one_of(discovery.schemas(provider(), base_url()), schema_id, "schema")
+    return one_of(
+        discovery.schemas(provider(), base_url(), CATALOG[g.caller.plan]), schema_id, "schema"
+    )
 
 
 @blueprint.get("/ResourceTypes")
@@ -334,5 +347,9 @@ def one_of(items: list[dict[str, Any]], wanted: str, what: str) -> Response:
 
 @blueprint.errorhandler(SCIMException)
 @blueprint.errorhandler(DomainError)
+@blueprint.errorhandler(SeatUnavailable)
+@blueprint.errorhandler(UnknownSeatType)
+@blueprint.errorhandler(AllocationError)
+@blueprint.errorhandler(NotPermitted)
 def handle_error(exc: Exception) -> Response:
     return error_response(exc)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -53,12 +54,19 @@ class SeatAllocation(Base):
     """Seats purchased of one seat type by one organization."""
 
     __tablename__ = "seat_allocations"
+    # SEATS.md §2, the invariant: held never exceeds purchased. Writers take seats with a
+    # conditional UPDATE (assigned < purchased); this constraint is the last line.
+    __table_args__ = (
+        CheckConstraint("assigned >= 0 AND assigned <= purchased", name="held_within_purchased"),
+    )
 
     org_pk: Mapped[int] = mapped_column(
         ForeignKey("organizations.pk", ondelete="CASCADE"), primary_key=True
     )
     seat_type: Mapped[str] = mapped_column(String(64), primary_key=True)
     purchased: Mapped[int] = mapped_column(Integer)
+    # Seats of this type held by members now; kept equal to the users holding it.
+    assigned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organization: Mapped[Organization] = relationship(back_populates="allocations")
 
@@ -75,6 +83,8 @@ class UserRow(Base):
         Index("ix_users_org_display_name", "org_pk", "display_name"),
         Index("ix_users_org_created", "org_pk", "created", "pk"),
         Index("ix_users_org_modified", "org_pk", "last_modified"),
+        Index("ix_users_org_seat_type", "org_pk", "seat_type"),
+        Index("ix_users_org_waiting", "org_pk", "waiting_since"),
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -88,6 +98,16 @@ class UserRow(Base):
     # The rest of the SCIM document (everything but id, meta, groups and password).
     data: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
     role: Mapped[str] = mapped_column(String(32), default="member")
+    # The seat held now ("unassigned" when none), how it came (scim, jit, manual,
+    # group_mapping, operator, waiting_line) and, when an admin chose it, the pinned type
+    # that automatic rules never override (SEATS.md §4).
+    seat_type: Mapped[str] = mapped_column(
+        String(32), default="unassigned", server_default="unassigned"
+    )
+    seat_source: Mapped[str | None] = mapped_column(String(32))
+    pinned_seat_type: Mapped[str | None] = mapped_column(String(32))
+    # Set while an active member waits for a seat: the line is served oldest first.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -150,3 +170,28 @@ class Token(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """One change, append-only (SEATS.md §8): when, who, through what, before, after, why."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_org_at", "org_pk", "at", "pk"),
+        Index("ix_audit_org_subject", "org_pk", "subject_id"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    org_pk: Mapped[int] = mapped_column(ForeignKey("organizations.pk", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # member | scim_token | api_token | jit | system | operator
+    actor_kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(255))
+    # scim | jit | admin_api | console | group_mapping | operator | system
+    source: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str | None] = mapped_column(String(255))
+    before: Mapped[dict[str, Any] | None] = mapped_column(Document)
+    after: Mapped[dict[str, Any] | None] = mapped_column(Document)
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -195,18 +195,18 @@ class TokenRepository:
     def by_prefix(self, prefix: str) -> Token | None:
         return self.session.scalar(select(Token).where(Token.prefix == prefix))
 
-    def by_prefix_with_org_slug(self, prefix: str) -> tuple[Token, str] | None:
-        """A token and its organization's slug in one query: every request authenticates.
+    def by_prefix_with_org(self, prefix: str) -> tuple[Token, str, str] | None:
+        """A token with its organization's slug and plan in one query: every request authenticates.
 
         (Loading the Organization would also load its seat allocations, a second query.)
         """
         query = (
-            select(Token, Organization.slug)
+            select(Token, Organization.slug, Organization.plan)
             .join(Organization, Organization.pk == Token.org_pk)
             .where(Token.prefix == prefix)
         )
         row = self.session.execute(query).first()
-        return (row[0], row[1]) if row is not None else None
+        return (row[0], row[1], row[2]) if row is not None else None
 
     def of_org(self, org_pk: int, kind: str) -> list[Token]:
         query = (

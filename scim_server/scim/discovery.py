@@ -22,7 +22,8 @@ from scim2_models import (
     User,
 )
 
-from .schema import GroupModel, UserModel
+from ..domain.plans import Plan
+from .schema import SEAT_URN, GroupModel, SeatUser, UserModel
 
 
 @cache
@@ -45,7 +46,7 @@ def provider(max_results: int, bulk_operations: int, bulk_payload: int) -> ScimP
         ],
     )
     return ScimProvider(
-        models=[User, EnterpriseUser, Group],
+        models=[User, EnterpriseUser, SeatUser, Group],
         resource_types=[
             ResourceType.from_resource(UserModel),
             ResourceType.from_resource(GroupModel),
@@ -67,8 +68,20 @@ def service_provider_config(scim: ScimProvider, base: str) -> dict[str, Any]:
     return payload
 
 
-def schemas(scim: ScimProvider, base: str) -> list[dict[str, Any]]:
-    return [_with_meta(_dump(s), "Schema", f"{base}/Schemas/{s.id}") for s in scim.schemas]
+def schemas(scim: ScimProvider, base: str, plan: Plan) -> list[dict[str, Any]]:
+    return [
+        _for_plan(_with_meta(_dump(s), "Schema", f"{base}/Schemas/{s.id}"), plan)
+        for s in scim.schemas
+    ]
+
+
+def _for_plan(schema: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """seatType's canonicalValues (RFC 7643 §7) are the caller's organization's seat types."""
+    if schema["id"] == SEAT_URN:
+        for attribute in schema["attributes"]:
+            if attribute["name"] == "seatType":
+                attribute["canonicalValues"] = [s.id for s in plan.seat_types]
+    return schema
 
 
 def resource_types(scim: ScimProvider, base: str) -> list[dict[str, Any]]:

@@ -75,6 +75,7 @@ from sqlalchemy.types import JSON
 
 from scim_server.persistence.models import GroupMember, GroupRow, UserRow
 
+from ..domain.seats import UNASSIGNED
 from .schema import GroupModel, UserModel
 
 Clause = ColumnElement[bool]
@@ -124,6 +125,11 @@ def _active() -> Value:
     return case((assigned, _USERS.c.active))
 
 
+def _held_seat() -> Value:
+    """The seat type held, NULL when none: an unassigned seatType is absent (SeatUser)."""
+    return case((_USERS.c.seat_type != UNASSIGNED, _USERS.c.seat_type))
+
+
 _RESOURCES = {
     "User": _Resource(
         "User",
@@ -134,6 +140,9 @@ _RESOURCES = {
             **_columns(_USERS, "User", _USERS.c.display_name, keyed=False),
             ("user_name", None): (_USERS.c.user_name_key, True),
             ("active", None): (_active(), False),
+            # The seat extension lives in columns (resources.seat_extension).
+            ("seat_type", None): (_held_seat(), False),
+            ("seat_source", None): (_USERS.c.seat_source, False),
         },
     ),
     "Group": _Resource(

@@ -12,7 +12,10 @@ from typing import Any
 
 from scim2_models import InvalidValueException
 
-from .schema import EXTENSION_URNS
+from .schema import EXTENSION_URNS, SEAT_URN
+
+# RFC 7643 §7 `returned: request`: only when named in `attributes` (schema.SeatUser).
+REQUEST_ONLY = {(SEAT_URN.lower(), "seatsource"), (SEAT_URN.lower(), "entitlements")}
 
 CORE_URNS = (
     "urn:ietf:params:scim:schemas:core:2.0:user",
@@ -62,14 +65,22 @@ def _extension_path(lowered: str) -> Path:
 def project(
     payload: dict[str, Any], attributes: list[Path], excluded: list[Path]
 ) -> dict[str, Any]:
+    named = {path[:2] for path in attributes}
+    hidden = [path for path in REQUEST_ONLY if path not in named]
     if attributes:
         result = _include(payload, attributes)
-    elif excluded:
-        result = _exclude(payload, excluded)
     else:
-        return payload
+        result = _exclude(payload, [*excluded, *hidden])
+    for path in hidden:
+        _remove(result, path)
+    _drop_empty_extensions(result)
     result["schemas"] = [s for s in payload["schemas"] if _schema_kept(s, result)]
     return result
+
+
+def _drop_empty_extensions(result: dict[str, Any]) -> None:
+    for key in [k for k in result if k.startswith("urn:") and result[k] == {}]:
+        del result[key]
 
 
 def _schema_kept(schema: str, result: dict[str, Any]) -> bool:

@@ -7,7 +7,9 @@ from typing import Any
 
 from scim2_models import Context, default_comparison_key
 
-from .schema import GroupModel, UserModel
+from ..domain.plans import Plan
+from ..domain.seats import UNASSIGNED
+from .schema import SEAT_URN, GroupModel, SeatUser, UserModel
 
 # Builds meta.location and $ref from (resource type endpoint, id); the web layer supplies it.
 Locator = Callable[[str, str], str]
@@ -15,7 +17,8 @@ Locator = Callable[[str, str], str]
 # Kept out of `data`: computed (id, meta, schemas), stored as rows (groups, members), or
 # never stored (password: this server signs people in through OIDC, never by password,
 # so an IdP's password is accepted as RFC 7643 §4.1.1 allows and discarded).
-_NOT_STORED = {"schemas", "id", "meta", "groups", "members", "password"}
+# The seat extension is kept in columns (the seat rules and the invariant work on them).
+_NOT_STORED = {"schemas", "id", "meta", "groups", "members", "password", SEAT_URN}
 
 
 def etag(version: int) -> str:
@@ -69,9 +72,30 @@ def _meta(row: Any, resource_type: str, location: str) -> dict[str, Any]:
     }
 
 
-def user_payload(row: Any, groups: list[tuple[str, str]] | None, locate: Locator) -> dict[str, Any]:
+def seat_request(model: Any) -> str | None:
+    """The seat type a SCIM resource names, if any."""
+    extension = model[SeatUser]
+    return extension.seat_type if extension is not None else None
+
+
+def seat_extension(row: Any, plan: Plan) -> dict[str, Any]:
+    """The seat extension of a stored member; projection drops the `returned: request` parts."""
+    extension: dict[str, Any] = {"entitlements": sorted(plan.entitlements(row.seat_type))}
+    # A deactivated member holds no seat; what they are pinned to is theirs on reactivation.
+    seat_type = row.seat_type if row.active else (row.pinned_seat_type or UNASSIGNED)
+    if seat_type != UNASSIGNED:
+        extension["seatType"] = seat_type
+    if row.seat_source:
+        extension["seatSource"] = row.seat_source
+    return extension
+
+
+def user_payload(
+    row: Any, groups: list[tuple[str, str]] | None, locate: Locator, plan: Plan
+) -> dict[str, Any]:
     """The full SCIM JSON of a stored user, before attribute selection."""
     payload: dict[str, Any] = {"schemas": _user_schemas(row.data), "id": row.id, **row.data}
+    payload[SEAT_URN] = seat_extension(row, plan)
     # RFC 7643 §4.1.1 gives `active` no default: one never sent, or removed by PATCH
     # (RFC 7644 §3.5.2.2 "SHALL be considered unassigned"), is not returned. The column
     # still counts such a user as not deactivated.
@@ -105,7 +129,7 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def _user_schemas(data: dict[str, Any]) -> list[str]:
-    return [USER_SCHEMA] + [key for key in data if key.startswith("urn:")]
+    return [USER_SCHEMA] + [key for key in data if key.startswith("urn:")] + [SEAT_URN]
 
 
 def user_model(payload: dict[str, Any]) -> Any:

@@ -11,16 +11,42 @@ indexed columns, which the writer keeps equal.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import email_validator
-from scim2_models import EnterpriseUser, Group, ScimPolicy, User
+from scim2_models import EnterpriseUser, Group, Mutability, Returned, ScimPolicy, User
+from scim2_models.resources.resource import Extension
+from scim2_models.urn import URN
 
-UserModel: Any = User[EnterpriseUser]
+SEAT_URN = "urn:ietf:params:scim:schemas:extension:seat:2.0:User"
+
+
+class SeatUser(Extension):
+    """The member's seat (SEATS.md §1, §4). Held in columns, not in ``data``.
+
+    An IdP may request a seat type by writing seatType; with none free the write fails
+    like an admin's would. A member with no seat has no seatType (RFC 7643 §2.5:
+    unassigned), and removing seatType takes the seat away. seatSource and entitlements
+    are the server's to say, returned when asked for (RFC 7643 §7 "request").
+    """
+
+    __schema__ = URN(SEAT_URN)
+
+    seat_type: str | None = None
+    """The seat type held, one of the organization's plan; absent when none is held."""
+
+    seat_source: Annotated[str | None, Mutability.read_only, Returned.request] = None
+    """How the seat came: scim, jit, manual, group_mapping, operator or system."""
+
+    entitlements: Annotated[list[str] | None, Mutability.read_only, Returned.request] = None
+    """What the seat type includes, e.g. claude_apps, claude_code."""
+
+
+UserModel: Any = User[EnterpriseUser | SeatUser]
 GroupModel: Any = Group
 
 ENTERPRISE_USER_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-EXTENSION_URNS = (ENTERPRISE_USER_URN,)
+EXTENSION_URNS = (ENTERPRISE_USER_URN, SEAT_URN)
 
 # What real IdPs send that the strict reading of RFC 7644 refuses:
 # - Entra sends extra schema URIs and attributes we do not declare: ignored (and kept out of

@@ -14,8 +14,10 @@ from ..persistence.models import Organization, SeatAllocation, UserRow
 from ..persistence.repositories import OrganizationRepository, UserRepository
 from ..persistence.types import utcnow
 from ..scim.resources import name_key
-from . import tokens
+from . import audit, tokens
+from .audit import OPERATOR
 from .resources import stamp
+from .seats import SeatDesk
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -44,8 +46,13 @@ def create(
                 allocations=[SeatAllocation(seat_type=t, purchased=n) for t, n in seats.items()],
             )
         )
+        audit.record(
+            session, org.pk, OPERATOR, "organization.created", ("organization", slug),
+            None, {"plan": plan, "seats": seats}, "created by an operator",
+        )  # fmt: skip
         owner = _owner(owner_email)
         UserRepository(session, org.pk).add(owner, f"a user with userName {owner_email!r}")
+        SeatDesk(session, org.pk, CATALOG[plan], OPERATOR).provision(owner)
         scim = tokens.issue(session, org.pk, "scim", "default")
         api = tokens.issue(session, org.pk, "api", f"{owner_email} (owner)", member_pk=owner.pk)
         return CreatedOrganization(describe(org), scim.secret, api.secret)

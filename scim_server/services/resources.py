@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..domain.plans import Plan
 from ..errors import NotFound, VersionMismatch
 from ..persistence.db import Database
 from ..persistence.types import utcnow
 from ..scim import filters
 from ..scim.resources import Locator, etag
+from .audit import Actor
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,15 @@ class Page:
     resources: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Tenant:
+    """The organization a request acts on, its plan, and who acts."""
+
+    org_pk: int
+    plan: Plan
+    actor: Actor
+
+
 class ResourceService:
     """Base for UserService and GroupService, scoped to one organization."""
 
@@ -42,9 +53,10 @@ class ResourceService:
     endpoint: str
     repository_class: Any
 
-    def __init__(self, db: Database, org_pk: int, locate: Locator) -> None:
+    def __init__(self, db: Database, tenant: Tenant, locate: Locator) -> None:
         self.db = db
-        self.org_pk = org_pk
+        self.tenant = tenant
+        self.org_pk = tenant.org_pk
         self.locate = locate
 
     def repository(self, session: Session) -> Any:

@@ -23,6 +23,8 @@ class Caller:
     token_pk: int
     kind: str
     member_pk: int | None
+    plan: str
+    token_prefix: str
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,12 @@ def authenticate(db: Database, presented: str | None, kind: str, touch_seconds: 
         material.matches(presented or "", None)
         raise Unauthorized("a valid bearer token is required")
     with db.unit_of_work() as session:
-        found = TokenRepository(session).by_prefix_with_org_slug(parts[1])
-        token, org_slug = found if found is not None else (None, "")
+        found = TokenRepository(session).by_prefix_with_org(parts[1])
+        token, org_slug, plan = found if found is not None else (None, "", "")
         valid = material.matches(presented or "", token.token_hash if token else None)
         if token is None or not valid or token.revoked_at is not None or token.kind != kind:
             raise Unauthorized("a valid bearer token is required")
-        caller = Caller(token.org_pk, org_slug, token.pk, kind, token.member_pk)
+        caller = Caller(token.org_pk, org_slug, token.pk, kind, token.member_pk, plan, parts[1])
         stale = _stale(token.last_used_at, touch_seconds)
     if stale:
         _touch(db, token.pk)

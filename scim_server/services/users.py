@@ -7,13 +7,15 @@ from typing import Any
 from scim2_models import Context
 from sqlalchemy.orm import Session
 
+from ..domain.seats import UNASSIGNED
 from ..persistence.models import UserRow
 from ..persistence.repositories import UserRepository
 from ..scim import patch as scim_patch
 from ..scim.requests import normalize_user_payload, validate, validate_patch
-from ..scim.resources import user_columns, user_model, user_payload
+from ..scim.resources import seat_request, user_columns, user_model, user_payload
 from ..scim.schema import UserModel
 from .resources import ResourceService, check_version, stamp, touch
+from .seats import SeatDesk
 
 
 class UserService(ResourceService):
@@ -27,6 +29,8 @@ class UserService(ResourceService):
         with self.db.unit_of_work(write=True) as session:
             row = stamp(UserRow(**columns))
             self.repository(session).add(row, f"a user with userName {model.user_name!r}")
+            # SEATS.md §4: an explicit seatType fails loudly; otherwise the automatic rules.
+            self.desk(session).provision(row, requested=seat_request(model))
             # A user just created belongs to no group yet (`groups` is readOnly, RFC 7643
             # §4.1.2), so there are no memberships to look up.
             return self.payloads(session, [row], False)[0]
@@ -37,7 +41,9 @@ class UserService(ResourceService):
         with self.db.unit_of_work(write=True) as session:
             row = self.load(session, user_id, for_update=True)
             check_version(row, if_match)
+            was_active = row.active
             self._write(session, row, columns, model.user_name)
+            self._settle_seat(session, row, was_active, seat_request(model))
             return self.payloads(session, [row], True)[0]
 
     def patch(self, user_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
@@ -47,16 +53,46 @@ class UserService(ResourceService):
             check_version(row, if_match)
             current = self.payloads(session, [row], True)[0]
             model = user_model(current)
+            held = seat_request(model)
             if not scim_patch.apply(operations, model):
                 return current
+            was_active = row.active
             self._write(session, row, user_columns(model), model.user_name)
+            # A PATCH that removes seatType takes the seat away (schema.SeatUser).
+            wanted = seat_request(model)
+            requested = (wanted or UNASSIGNED) if wanted != held else None
+            self._settle_seat(session, row, was_active, requested)
             return self.payloads(session, [row], True)[0]
+
+    def delete(self, resource_id: str, if_match: str | None = None) -> None:
+        """Removing a member frees their seat for the waiting line (SEATS.md §4)."""
+        with self.db.unit_of_work(write=True) as session:
+            row = self.load(session, resource_id, for_update=True)
+            check_version(row, if_match)
+            self.desk(session).release(row, "removed from the organization")
+            self.repository(session).delete(row)
+
+    def desk(self, session: Session) -> SeatDesk:
+        return SeatDesk(session, self.org_pk, self.tenant.plan, self.tenant.actor)
+
+    def _settle_seat(
+        self, session: Session, row: UserRow, was_active: bool, requested: str | None
+    ) -> None:
+        """Deactivation frees the seat, reactivation resolves it, an explicit type is asked."""
+        desk = self.desk(session)
+        if was_active and not row.active:
+            desk.release(row, "deactivated")
+        elif row.active and not was_active:
+            desk.reactivate(row)
+        if requested is not None and requested != row.seat_type:
+            desk.assign(row, requested, pin=True)
 
     def payloads(
         self, session: Session, rows: list[Any], with_relations: bool
     ) -> list[dict[str, Any]]:
         groups = self.repository(session).groups_of([r.pk for r in rows]) if with_relations else {}
-        return [user_payload(r, groups.get(r.pk), self.locate) for r in rows]
+        plan = self.tenant.plan
+        return [user_payload(r, groups.get(r.pk), self.locate, plan) for r in rows]
 
     def _validate(self, body: Any, context: Context) -> Any:
         return validate(UserModel, normalize_user_payload(body), context)

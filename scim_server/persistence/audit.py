@@ -1,0 +1,61 @@
+"""The audit log: append-only rows, read back in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from .models import AuditEvent
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    action: str | None = None
+    subject_id: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after_pk: int = 0  # keyset paging: events after this one
+
+
+class AuditRepository:
+    def __init__(self, session: Session, org_pk: int) -> None:
+        self.session = session
+        self.org_pk = org_pk
+
+    def add(self, event: AuditEvent) -> None:
+        event.org_pk = self.org_pk
+        self.session.add(event)
+
+    def page(self, query: AuditQuery, limit: int) -> list[AuditEvent]:
+        return list(self.session.scalars(self._select(query).limit(limit)))
+
+    def stream(self, query: AuditQuery, batch: int = 1000) -> Iterator[AuditEvent]:
+        """Every matching event in order, read in batches: exports never load the whole log."""
+        after = query.after_pk
+        while True:
+            rows = self.page(AuditQuery(**{**query.__dict__, "after_pk": after}), batch)
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1].pk
+
+    def _select(self, query: AuditQuery) -> Select[AuditEvent]:
+        statement = select(AuditEvent).where(
+            AuditEvent.org_pk == self.org_pk, AuditEvent.pk > query.after_pk
+        )
+        if query.action:
+            statement = statement.where(AuditEvent.action == query.action)
+        if query.subject_id:
+            statement = statement.where(AuditEvent.subject_id == query.subject_id)
+        if query.source:
+            statement = statement.where(AuditEvent.source == query.source)
+        if query.since:
+            statement = statement.where(AuditEvent.at >= query.since)
+        if query.until:
+            statement = statement.where(AuditEvent.at < query.until)
+        return statement.order_by(AuditEvent.pk)

@@ -1,0 +1,126 @@
+"""Seat counters and the waiting line. The invariant is enforced here, in SQL.
+
+Taking a seat is one conditional UPDATE (``assigned < purchased``): two requests
+racing for the last seat, in any process or host, cannot both match, because the
+database serialises writes to the row (PostgreSQL re-evaluates the condition after
+the row lock; SQLite writers are serialised by BEGIN IMMEDIATE). The CHECK
+constraint on the table is the last line behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..domain.seats import UNASSIGNED, Allocation
+from .models import SeatAllocation, UserRow
+
+
+class SeatRepository:
+    def __init__(self, session: Session, org_pk: int) -> None:
+        self.session = session
+        self.org_pk = org_pk
+
+    def allocation(self) -> Allocation:
+        rows = self.session.execute(
+            select(SeatAllocation.seat_type, SeatAllocation.purchased, SeatAllocation.assigned)
+            .where(SeatAllocation.org_pk == self.org_pk)
+            .execution_options(populate_existing=True)
+        ).all()
+        return Allocation(
+            {seat_type: purchased for seat_type, purchased, _ in rows},
+            {seat_type: assigned for seat_type, _, assigned in rows},
+        )
+
+    def take(self, seat_type: str) -> bool:
+        """Hold one more seat of `seat_type` if one is free; False when none is."""
+        if seat_type == UNASSIGNED:
+            return True
+        result = self.session.execute(
+            update(SeatAllocation)
+            .where(
+                SeatAllocation.org_pk == self.org_pk,
+                SeatAllocation.seat_type == seat_type,
+                SeatAllocation.assigned < SeatAllocation.purchased,
+            )
+            .values(assigned=SeatAllocation.assigned + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def release(self, seat_type: str) -> None:
+        if seat_type == UNASSIGNED:
+            return
+        self.session.execute(
+            update(SeatAllocation)
+            .where(
+                SeatAllocation.org_pk == self.org_pk,
+                SeatAllocation.seat_type == seat_type,
+                SeatAllocation.assigned > 0,
+            )
+            .values(assigned=SeatAllocation.assigned - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+    def lock(self) -> None:
+        """Serialise with every other seat change of this organization (purchases, renewals).
+
+        PostgreSQL: row locks on the allocation; SQLite: the unit of work already holds
+        the database's write lock (BEGIN IMMEDIATE).
+        """
+        self.session.execute(
+            select(SeatAllocation.seat_type)
+            .where(SeatAllocation.org_pk == self.org_pk)
+            .with_for_update()
+        ).all()
+
+    def set_purchased(self, counts: Mapping[str, int]) -> None:
+        existing = {
+            row.seat_type: row
+            for row in self.session.scalars(
+                select(SeatAllocation).where(SeatAllocation.org_pk == self.org_pk)
+            )
+        }
+        for seat_type, count in counts.items():
+            if seat_type in existing:
+                existing[seat_type].purchased = count
+            else:
+                self.session.add(
+                    SeatAllocation(
+                        org_pk=self.org_pk, seat_type=seat_type, purchased=count, assigned=0
+                    )
+                )
+        self.session.flush()
+
+    def waiting(self, limit: int) -> list[UserRow]:
+        """Active members waiting for a seat, oldest first."""
+        query = (
+            select(UserRow)
+            .where(UserRow.org_pk == self.org_pk, UserRow.waiting_since.is_not(None))
+            .order_by(UserRow.waiting_since, UserRow.pk)
+            .limit(limit)
+            .with_for_update()
+        )
+        return list(self.session.scalars(query))
+
+    def counts(self) -> dict[str, int]:
+        """Members per seat type held, and how many wait (for the organization's summary)."""
+        rows = self.session.execute(
+            select(UserRow.seat_type, func.count())
+            .where(UserRow.org_pk == self.org_pk, UserRow.active.is_(True))
+            .group_by(UserRow.seat_type)
+        ).all()
+        waiting = self.session.scalar(
+            select(func.count()).where(
+                UserRow.org_pk == self.org_pk, UserRow.waiting_since.is_not(None)
+            )
+        )
+        return {**{seat_type: n for seat_type, n in rows}, "waiting": waiting or 0}
+
+    def first_waiting_since(self) -> datetime | None:
+        return self.session.scalar(
+            select(func.min(UserRow.waiting_since)).where(UserRow.org_pk == self.org_pk)
+        )

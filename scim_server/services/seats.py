@@ -1,0 +1,207 @@
+"""Seat changes inside an open unit of work: the domain decides, SQL enforces, audit records.
+
+Every path that gives or takes a seat goes through SeatDesk, so the invariant, the
+waiting line and the audit log cannot be bypassed by one caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..domain import seats
+from ..domain.plans import Plan
+from ..domain.seats import UNASSIGNED, SeatUnavailable
+from ..persistence.models import UserRow
+from ..persistence.seats import SeatRepository
+from ..persistence.types import utcnow
+from . import audit
+from .audit import Actor
+
+
+def seat_state(member: UserRow) -> dict[str, Any]:
+    return {
+        "seat_type": member.seat_type,
+        "seat_source": member.seat_source,
+        "pinned": member.pinned_seat_type is not None,
+    }
+
+
+class SeatDesk:
+    def __init__(self, session: Session, org_pk: int, plan: Plan, actor: Actor) -> None:
+        self.session = session
+        self.org_pk = org_pk
+        self.actor = actor
+        self.plan = plan
+        self.repository = SeatRepository(session, org_pk)
+
+    # --- automatic (SEATS.md §4) -------------------------------------------------------
+
+    def provision(
+        self, member: UserRow, requested: str | None = None, mapped: tuple[str, str] | None = None
+    ) -> None:
+        """A new member's seat: an explicit request fails loudly, else the automatic rules."""
+        if not member.active:
+            return
+        if requested is not None:
+            self.assign(member, requested, pin=True)
+        else:
+            self.automatic(member, mapped)
+
+    def automatic(
+        self, member: UserRow, mapped: tuple[str, str] | None = None, reason: str | None = None
+    ) -> None:
+        """Mapped type if free, else highest free, else the waiting line."""
+        mapped_type, rule = mapped if mapped else (None, None)
+        # A take can lose a race to another transaction; re-read and decide again.
+        for _ in range(len(self.plan.seat_types) + 2):
+            resolution = seats.resolve(self.plan, self.repository.allocation(), mapped_type, rule)
+            if resolution.waiting:
+                self._wait(member, reason or resolution.reason)
+                return
+            if self.repository.take(resolution.seat_type):
+                self._hold(member, resolution.seat_type, reason or resolution.reason)
+                return
+        self._wait(member, "no seat could be taken")
+
+    def reactivate(self, member: UserRow) -> None:
+        """A pinned type if free, otherwise the automatic rules (SEATS.md §4)."""
+        pinned = member.pinned_seat_type
+        if pinned and pinned != UNASSIGNED and self.repository.take(pinned):
+            self._hold(member, pinned, "reactivated on the pinned seat type", source="manual")
+            return
+        if pinned == UNASSIGNED:
+            self._change(member, UNASSIGNED, "reactivated; pinned to unassigned", "manual")
+            return
+        self.automatic(member, reason=None)
+
+    def release(self, member: UserRow, reason: str) -> None:
+        """Deprovisioning frees the seat, and the waiting line is served (SEATS.md §4)."""
+        held = member.seat_type
+        member.waiting_since = None
+        if held == UNASSIGNED:
+            return
+        self.repository.release(held)
+        self._change(member, UNASSIGNED, reason, self.actor.source)
+        self.serve_waiting_line()
+
+    def serve_waiting_line(self) -> int:
+        """Oldest first, as many as there are free seats; returns how many were seated."""
+        allocation = self.repository.allocation()
+        free = sum(max(0, allocation.available(t.id)) for t in self.plan.seat_types)
+        served = 0
+        for member in self.repository.waiting(limit=free) if free else []:
+            self.automatic(member, reason=None)
+            if member.waiting_since is not None:
+                break
+            served += 1
+        return served
+
+    # --- manual (SEATS.md §4) ----------------------------------------------------------
+
+    def assign(self, member: UserRow, requested: str, pin: bool = True) -> None:
+        """An explicit choice: the type asked for or an error; a freed seat stays free.
+
+        A deactivated member holds no seat: the choice is pinned and taken at reactivation.
+        """
+        seats.check_seat_type(self.plan, requested)
+        if not member.active:
+            before = seat_state(member)
+            member.pinned_seat_type = requested
+            self._set(member, UNASSIGNED, "manual", before, f"pinned to {requested} while inactive")
+            return
+        if requested != member.seat_type and not self.repository.take(requested):
+            allocation = self.repository.allocation()
+            raise SeatUnavailable(
+                requested,
+                allocation.purchased.get(requested, 0),
+                allocation.assigned.get(requested, 0),
+            )
+        if requested != member.seat_type:
+            self.repository.release(member.seat_type)
+        before = seat_state(member)
+        member.pinned_seat_type = requested if pin else member.pinned_seat_type
+        member.waiting_since = None
+        self._set(member, requested, "manual", before, "assigned by an admin")
+
+    def reset_to_automatic(self, member: UserRow) -> None:
+        """Unpin: the member's seat is decided by the automatic rules again."""
+        member.pinned_seat_type = None
+        if member.active:
+            self.repository.release(member.seat_type)
+            member.seat_type = UNASSIGNED
+            self.automatic(member, reason="reset to automatic assignment")
+
+    def assign_batch(self, changes: Iterable[tuple[UserRow, str]]) -> None:
+        """All or nothing, judged on the final state (SEATS.md §4)."""
+        final: dict[int, tuple[UserRow, str]] = {}
+        for member, requested in changes:
+            seats.check_seat_type(self.plan, requested)
+            final[member.pk] = (member, requested)
+        # Deactivated members hold no seat; their choice is only pinned (see assign).
+        moves = [(m, r) for m, r in final.values() if r != m.seat_type and m.active]
+        seats.check_batch(
+            self.plan, self.repository.allocation(), [(m.seat_type, r) for m, r in moves]
+        )
+        for member, _ in moves:
+            self.repository.release(member.seat_type)
+        for _member, requested in moves:
+            if not self.repository.take(requested):
+                allocation = self.repository.allocation()
+                raise SeatUnavailable(
+                    requested,
+                    allocation.purchased.get(requested, 0),
+                    allocation.assigned.get(requested, 0),
+                )
+        for member, requested in final.values():
+            before = seat_state(member)
+            member.pinned_seat_type = requested
+            member.waiting_since = None
+            held = requested if member.active else UNASSIGNED
+            self._set(member, held, "manual", before, "assigned by an admin (batch)")
+
+    # --- recording ---------------------------------------------------------------------
+
+    def _hold(
+        self, member: UserRow, seat_type: str, reason: str, source: str | None = None
+    ) -> None:
+        member.waiting_since = None
+        self._change(member, seat_type, reason, source or self._automatic_source())
+
+    def _wait(self, member: UserRow, reason: str) -> None:
+        """No seat of any type: the member exists, unassigned, and joins the line."""
+        if member.waiting_since is None:
+            member.waiting_since = utcnow()
+        self._change(member, UNASSIGNED, reason, self._automatic_source(), action="seat.waiting")
+
+    def _change(
+        self,
+        member: UserRow,
+        seat_type: str,
+        reason: str,
+        source: str,
+        action: str = "seat.changed",
+    ) -> None:
+        self._set(member, seat_type, source, seat_state(member), reason, action)
+
+    def _set(
+        self,
+        member: UserRow,
+        seat_type: str,
+        source: str,
+        before: dict[str, Any],
+        reason: str,
+        action: str = "seat.changed",
+    ) -> None:
+        member.seat_type = seat_type
+        member.seat_source = source
+        self.session.flush()
+        audit.record(
+            self.session, self.org_pk, self.actor, action, ("member", member.id),
+            before, seat_state(member), reason,
+        )  # fmt: skip
+
+    def _automatic_source(self) -> str:
+        return self.actor.source if self.actor.source in {"scim", "jit", "operator"} else "system"
