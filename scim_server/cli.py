@@ -96,6 +96,48 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api_token_create(args: argparse.Namespace) -> int:
+    from .services import operators
+
+    issued = operators.issue_api_token(database(), args.org, args.email)
+    print(
+        json.dumps({"token": issued.secret, "prefix": issued.prefix})
+        if args.json
+        else issued.secret
+    )
+    return 0
+
+
+def cmd_org_renew(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from .services import operators
+
+    start = datetime.fromisoformat(args.term_start) if args.term_start else None
+    if start is not None and start.tzinfo is None:
+        raise DomainError("--term-start needs a time zone, e.g. 2027-01-01T00:00:00+00:00")
+    term = operators.renew(database(), args.org, parse_seats(args.seats), start)
+    print(
+        json.dumps(term)
+        if args.json
+        else f"renewed {args.org} until {term['term_end']}: {term['seats']}"
+    )
+    return 0
+
+
+def cmd_org_migrate(args: argparse.Namespace) -> int:
+    from .services import operators
+
+    result = operators.migrate(database(), args.org, args.to)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{args.org} is on {result['plan']}: {result['seats']} ({result['members_moved']} members moved)"
+        )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run under gunicorn; `exec` so that signals reach it directly."""
     argv = [
@@ -136,6 +178,32 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--owner-email", required=True)
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=cmd_org_create)
+
+    renew = org.add_parser("renew", help="start a new annual term with new seat counts")
+    renew.add_argument("--org", required=True, help="organization slug")
+    renew.add_argument(
+        "--seats", required=True, help="TYPE=N,... (may go down to the seats in use)"
+    )
+    renew.add_argument(
+        "--term-start", help="ISO 8601 with a time zone; default: the end of the current term"
+    )
+    renew.add_argument("--json", action="store_true")
+    renew.set_defaults(func=cmd_org_renew)
+    migrate = org.add_parser("migrate", help="move a legacy organization to the current plan")
+    migrate.add_argument("--org", required=True, help="organization slug")
+    migrate.add_argument("--to", required=True, choices=["enterprise"])
+    migrate.add_argument("--json", action="store_true")
+    migrate.set_defaults(func=cmd_org_migrate)
+
+    api_token = commands.add_parser("api-token", help="personal admin-API tokens")
+    api_actions = api_token.add_subparsers(dest="action", required=True)
+    api_create = api_actions.add_parser(
+        "create", help="a token acting as the member with this email"
+    )
+    api_create.add_argument("--org", required=True, help="organization slug")
+    api_create.add_argument("--email", required=True)
+    api_create.add_argument("--json", action="store_true")
+    api_create.set_defaults(func=cmd_api_token_create)
 
     token = commands.add_parser("token", help="SCIM tokens").add_subparsers(
         dest="action", required=True

@@ -43,7 +43,11 @@ def create(
                 term_start=now,
                 term_end=now + timedelta(days=365),
                 extra_usage=False,
-                allocations=[SeatAllocation(seat_type=t, purchased=n) for t, n in seats.items()],
+                # A row per seat type of the plan, so that every type can be bought later.
+                allocations=[
+                    SeatAllocation(seat_type=t.id, purchased=seats.get(t.id, 0), assigned=0)
+                    for t in CATALOG[plan].seat_types
+                ],
             )
         )
         audit.record(
