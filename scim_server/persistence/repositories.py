@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import Duplicate
+from ..errors import Duplicate, NotFound
 from .models import GroupMember, GroupRow, Organization, Token, UserRow
 
 # Statements name at most this many rows: PostgreSQL caps bind parameters at 65,535 per
@@ -45,6 +45,13 @@ class OrganizationRepository:
 
     def by_slug(self, slug: str) -> Organization | None:
         return self.session.scalar(select(Organization).where(Organization.slug == slug))
+
+    def named(self, slug: str) -> Organization:
+        """The organization an operator or a caller names; NotFound when there is none."""
+        org = self.by_slug(slug)
+        if org is None:
+            raise NotFound(f"no organization {slug!r}")
+        return org
 
     def by_pk(self, pk: int) -> Organization | None:
         return self.session.get(Organization, pk)

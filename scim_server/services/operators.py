@@ -21,17 +21,10 @@ from .audit import OPERATOR
 from .seats import SeatDesk
 
 
-def organization(session: Session, slug: str) -> Organization:
-    org = OrganizationRepository(session).by_slug(slug)
-    if org is None:
-        raise NotFound(f"no organization {slug!r}")
-    return org
-
-
 def issue_api_token(db: Database, slug: str, email: str) -> tokens.IssuedToken:
     """A personal API token for the member with this userName or primary email."""
     with db.unit_of_work(write=True) as session:
-        org = organization(session, slug)
+        org = OrganizationRepository(session).named(slug)
         member = _member_by_email(session, org.pk, email)
         issued = tokens.issue(session, org.pk, "api", f"{email} (personal)", member_pk=member.pk)
         audit.record(
@@ -46,7 +39,7 @@ def renew(
 ) -> dict[str, Any]:
     """A new annual term; counts may go down, not below 20 nor below the seats in use."""
     with db.unit_of_work(write=True) as session:
-        org = organization(session, slug)
+        org = OrganizationRepository(session).named(slug)
         plan = CATALOG[org.plan]
         repository = SeatRepository(session, org.pk)
         repository.lock()
@@ -67,7 +60,7 @@ def renew(
 def migrate(db: Database, slug: str, target: str) -> dict[str, Any]:
     """Legacy -> current plan: every allocation and assignment carried over, in one transaction."""
     with db.unit_of_work(write=True) as session:
-        org = organization(session, slug)
+        org = OrganizationRepository(session).named(slug)
         mapping = MIGRATIONS.get((org.plan, target))
         if mapping is None:
             raise InvalidInput(f"no migration from {org.plan} to {target}")

@@ -56,19 +56,19 @@ def issue(
 
 def create(db: Database, org_slug: str, kind: str, name: str) -> IssuedToken:
     with db.unit_of_work(write=True) as session:
-        org = _org(session, org_slug)
+        org = OrganizationRepository(session).named(org_slug)
         return issue(session, org.pk, kind, name)
 
 
 def listing(db: Database, org_slug: str, kind: str) -> list[dict[str, Any]]:
     with db.unit_of_work() as session:
-        org = _org(session, org_slug)
+        org = OrganizationRepository(session).named(org_slug)
         return [_describe(t) for t in TokenRepository(session).of_org(org.pk, kind)]
 
 
 def revoke(db: Database, org_slug: str, prefix: str) -> dict[str, Any]:
     with db.unit_of_work(write=True) as session:
-        org = _org(session, org_slug)
+        org = OrganizationRepository(session).named(org_slug)
         token = TokenRepository(session).by_prefix(prefix)
         if token is None or token.org_pk != org.pk:
             raise NotFound(f"no token {prefix!r} in organization {org_slug!r}")
@@ -105,13 +105,6 @@ def _touch(db: Database, token_pk: int) -> None:
         token = session.get(Token, token_pk)
         if token is not None:
             token.last_used_at = utcnow()
-
-
-def _org(session: Any, slug: str) -> Any:
-    org = OrganizationRepository(session).by_slug(slug)
-    if org is None:
-        raise NotFound(f"no organization {slug!r}")
-    return org
 
 
 def _describe(token: Token) -> dict[str, Any]:
