@@ -127,11 +127,20 @@ class SeatDesk:
         self._set(member, requested, "manual", before, "assigned by an admin")
 
     def reset_to_automatic(self, member: UserRow) -> None:
-        """Unpin: the member's seat is decided by the automatic rules again."""
-        member.pinned_seat_type = None
+        """Unpin: the member's seat is decided by the automatic rules again.
+
+        The unpinning is recorded first, then the automatic decision, whose `before` is the
+        seat held until now (SEATS.md §8: what it was before and after).
+        """
+        if member.pinned_seat_type is not None:
+            before = seat_state(member)
+            member.pinned_seat_type = None
+            audit.record(
+                self.session, self.org_pk, self.actor, "seat.unpinned", ("member", member.id),
+                before, seat_state(member), "reset to automatic assignment",
+            )  # fmt: skip
         if member.active:
             self.repository.release(member.seat_type)
-            member.seat_type = UNASSIGNED
             self.automatic(member, reason="reset to automatic assignment")
 
     def assign_batch(self, changes: Iterable[tuple[UserRow, str]]) -> None:
