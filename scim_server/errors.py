@@ -77,6 +77,13 @@ class ReductionRefused(InvalidInput):
     code = "reduction_during_term"
 
 
+class MalformedBody(DomainError):
+    """A request body that is not JSON at all (the admin API's 400; shape errors are 422)."""
+
+    code = "malformed_json"
+    status = 400
+
+
 # The domain's own exceptions (plain Python, no HTTP) and what each means at the boundary.
 DOMAIN_EXCEPTIONS = (SeatUnavailable, UnknownSeatType, AllocationError, NotPermitted)
 

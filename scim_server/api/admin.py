@@ -1,0 +1,248 @@
+"""/api/v1: the admin API (JSON) over the services. HTTP concerns only.
+
+A personal API token acts as its member, with that member's role as it is now
+(SEATS.md §3). Each view checks the least role its endpoint needs before it reads
+the body, so a caller without the role learns nothing from validation errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from marshmallow import Schema
+
+from ..domain.plans import AllocationError
+from ..domain.roles import NotPermitted
+from ..domain.seats import SeatUnavailable, UnknownSeatType
+from ..errors import DomainError, MalformedBody, NoSeat, Unauthorized, api_error_body, translate
+from ..services import access, audit_log, billing, members
+from ..services.access import Acting
+from . import schemas
+
+blueprint = Blueprint("admin", __name__, url_prefix="/api/v1")
+
+PURCHASE_HREF = "/api/v1/billing/seats"
+CSV_COLUMNS = [name for name in schemas.EventOut().fields]
+
+
+@blueprint.before_request
+def authenticate() -> None:
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("a bearer token is required")
+    config = current_app.config
+    g.acting = access.identify(db(), presented.strip(), config["TOKEN_TOUCH_SECONDS"])
+    g.log_org = g.acting.org_slug
+
+
+def db() -> Any:
+    return current_app.extensions["scim_db"]
+
+
+def acting() -> Acting:
+    acting: Acting = g.acting
+    return acting
+
+
+def requires(*actions: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """The least role of the endpoint (any of `actions`), checked before the body is read."""
+
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Response:
+            acting().require(*actions)
+            return view(*args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
+def body() -> Any:
+    """The request's JSON, whatever its Content-Type says (curl -d sends a form type)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise MalformedBody("the request body is empty; send a JSON object")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedBody(f"the request body is not valid JSON: {exc}") from exc
+
+
+def respond(schema: Schema, payload: Any) -> Response:
+    return json_response(schema.dump(payload))
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return current_app.response_class(
+        json.dumps(payload), status=status, mimetype="application/json"
+    )
+
+
+# --- organization and members -----------------------------------------------------------------
+
+
+@blueprint.get("/organization")
+@requires("read_organization")
+def organization() -> Response:
+    return respond(schemas.OrganizationOut(), billing.organization_state(db(), acting()))
+
+
+@blueprint.get("/members")
+@requires("read_members")
+def list_members() -> Response:
+    query = schemas.load(schemas.MemberQuery(), request.args.to_dict())
+    status = query.get("status")
+    wanted = members.MemberFilter(
+        query.get("seat_type"), query.get("role"), None if status is None else status == "active"
+    )
+    page = members.listing(db(), acting(), wanted, query["page"], query["per_page"])
+    return respond(schemas.MemberPageOut(), page)
+
+
+@blueprint.get("/members/<member_id>")
+@requires("read_own_seat")
+def member(member_id: str) -> Response:
+    return respond(schemas.MemberOut(), members.get(db(), acting(), member_id))
+
+
+@blueprint.patch("/members/<member_id>")
+@requires("reassign_seats", "change_roles")
+def update_member(member_id: str) -> Response:
+    change = schemas.load(schemas.MemberPatch(), body())
+    return respond(schemas.MemberOut(), members.update(db(), acting(), member_id, **change))
+
+
+@blueprint.post("/members/seat-assignments")
+@requires("reassign_seats")
+def assign_seats() -> Response:
+    request_body = schemas.load(schemas.SeatAssignments(), body())
+    pairs = [(a["member"], a["seat_type"]) for a in request_body["assignments"]]
+    changed = members.assign_batch(db(), acting(), pairs)
+    return respond(schemas.MembersOut(), {"members": changed})
+
+
+@blueprint.post("/ownership/transfer")
+@requires("transfer_primary_ownership")
+def transfer_ownership() -> Response:
+    target = schemas.load(schemas.OwnershipTransfer(), body())["member"]
+    new, previous = members.transfer_ownership(db(), acting(), target)
+    return respond(
+        schemas.TransferOut(), {"primary_owner": new, "previous_primary_owner": previous}
+    )
+
+
+# --- billing (owners only, SEATS.md §3) -------------------------------------------------------
+
+
+@blueprint.get("/billing/seats")
+@requires("read_billing")
+def billing_seats() -> Response:
+    return respond(schemas.BillingSeatsOut(), billing.billing_state(db(), acting()))
+
+
+@blueprint.post("/billing/seats/review")
+@requires("buy_seats")
+def review_seats() -> Response:
+    seats = schemas.load(schemas.SeatCounts(), body())["seats"]
+    return respond(schemas.ReviewOut(), billing.review(db(), acting(), seats))
+
+
+@blueprint.put("/billing/seats")
+@requires("buy_seats")
+def buy_seats() -> Response:
+    seats = schemas.load(schemas.SeatCounts(), body())["seats"]
+    return respond(schemas.PurchaseOut(), billing.purchase(db(), acting(), seats))
+
+
+@blueprint.put("/billing/extra-usage")
+@requires("change_extra_usage")
+def extra_usage() -> Response:
+    enabled = schemas.load(schemas.ExtraUsage(), body())["enabled"]
+    return json_response({"extra_usage": billing.set_extra_usage(db(), acting(), enabled)})
+
+
+# --- the audit log (SEATS.md §8) ----------------------------------------------------------------
+
+
+@blueprint.get("/audit-events")
+@requires("read_audit")
+def audit_events() -> Response:
+    query = schemas.load(schemas.AuditEventQuery(), request.args.to_dict())
+    wanted = audit_log.AuditQuery(
+        action=query.get("action"),
+        subject_id=query.get("member"),
+        source=query.get("source"),
+        since=query.get("since"),
+        until=query.get("until"),
+        after_pk=query["after"],
+    )
+    if query["format"] == "json":
+        return respond(
+            schemas.EventPageOut(), audit_log.page(db(), acting(), wanted, query["limit"])
+        )
+    events = audit_log.export(db(), acting(), wanted)
+    if query["format"] == "jsonl":
+        return download(jsonl(events), "application/x-ndjson", "audit-events.jsonl")
+    return download(csv_rows(events), "text/csv", "audit-events.csv")
+
+
+def download(chunks: Iterable[str], mimetype: str, filename: str) -> Response:
+    response = current_app.response_class(chunks, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def jsonl(events: Iterable[audit_log.AuditEvent]) -> Iterator[str]:
+    schema = schemas.EventOut()
+    for event in events:
+        yield json.dumps(schema.dump(event)) + "\n"
+
+
+def csv_rows(events: Iterable[audit_log.AuditEvent]) -> Iterator[str]:
+    """A header row, then one row per event; before and after as JSON text."""
+    schema, buffer = schemas.EventOut(), io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS)
+    writer.writeheader()
+    for event in events:
+        row = schema.dump(event)
+        writer.writerow({**row, "before": cell(row["before"]), "after": cell(row["after"])})
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()  # the header alone, when nothing matched
+
+
+def cell(value: Any) -> str:
+    return "" if value is None else json.dumps(value)
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+@blueprint.errorhandler(DomainError)
+@blueprint.errorhandler(SeatUnavailable)
+@blueprint.errorhandler(UnknownSeatType)
+@blueprint.errorhandler(AllocationError)
+@blueprint.errorhandler(NotPermitted)
+def handle_error(exc: Exception) -> Response:
+    error = translate(exc)
+    payload, status = api_error_body(error)
+    if isinstance(error, NoSeat):
+        payload["error"]["purchase"] = purchase_offer()
+    response = json_response(payload, status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def purchase_offer() -> dict[str, Any]:
+    """SEATS.md §4: to an owner, a way to buy; to an admin, that an owner must buy."""
+    caller = g.get("acting")
+    return {"allowed": bool(caller and caller.may("buy_seats")), "href": PURCHASE_HREF}

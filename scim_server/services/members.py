@@ -1,0 +1,239 @@
+"""Members through the admin API: read, reassign seats, change roles, transfer ownership.
+
+Each use case is one unit of work. Seats change only through SeatDesk (SEATS.md §4),
+which holds the invariant and records the audit; role changes are recorded here (§8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..domain import roles, seats
+from ..domain.plans import Plan
+from ..errors import InvalidInput, NotFound
+from ..persistence.db import Database
+from ..persistence.members import MemberFilter, MemberRepository
+from ..persistence.models import UserRow
+from . import audit
+from .access import Acting
+from .resources import touch
+from .seats import SeatDesk
+
+# PATCH {"seat_type": "auto"}: unpin, and let the automatic rules decide again (SEATS.md §4).
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    user_name: str
+    display_name: str | None
+    email: str | None
+    role: str
+    active: bool
+    seat_type: str
+    seat_source: str | None
+    pinned: bool
+    pinned_seat_type: str | None
+    waiting: bool
+    entitlements: list[str]
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    members: list[Member]
+    page: int
+    per_page: int
+    total: int
+
+
+def describe(row: UserRow, plan: Plan) -> Member:
+    # A deactivated member holds no seat, so has no access (SEATS.md §4, releasing seats).
+    entitlements = sorted(plan.entitlements(row.seat_type)) if row.active else []
+    return Member(
+        id=row.id,
+        user_name=row.user_name,
+        display_name=row.display_name,
+        email=primary_email(row.data),
+        role=row.role,
+        active=row.active,
+        seat_type=row.seat_type,
+        seat_source=row.seat_source,
+        pinned=row.pinned_seat_type is not None,
+        pinned_seat_type=row.pinned_seat_type,
+        waiting=row.waiting_since is not None,
+        entitlements=entitlements,
+    )
+
+
+def primary_email(data: dict[str, Any]) -> str | None:
+    """The email marked primary; else the first one (IdPs often send one, unmarked)."""
+    emails = [e for e in data.get("emails") or [] if isinstance(e, dict) and e.get("value")]
+    chosen = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
+    return str(chosen["value"]) if chosen else None
+
+
+def listing(
+    db: Database, acting: Acting, wanted: MemberFilter, page: int, per_page: int
+) -> MemberPage:
+    acting.require("read_members")
+    if wanted.seat_type is not None:
+        check_seat_type(acting.plan, wanted.seat_type, "seat_type")
+    with db.unit_of_work() as session:
+        repository = MemberRepository(session, acting.org_pk)
+        rows = repository.page(wanted, (page - 1) * per_page, per_page)
+        members = [describe(row, acting.plan) for row in rows]
+        return MemberPage(members, page, per_page, repository.count(wanted))
+
+
+def get(db: Database, acting: Acting, member_id: str) -> Member:
+    """SEATS.md §3: a member sees their own seat and access; admins see everyone's."""
+    if member_id != acting.member_id:
+        acting.require("read_members")
+    with db.unit_of_work() as session:
+        return describe(load(session, acting, member_id), acting.plan)
+
+
+def update(
+    db: Database,
+    acting: Acting,
+    member_id: str,
+    seat_type: str | None = None,
+    role: str | None = None,
+) -> Member:
+    """A seat type and/or a role, both or neither: a refused seat undoes the role change."""
+    with db.unit_of_work(write=True) as session:
+        member = load(session, acting, member_id, for_update=True)
+        if role is not None:
+            change_role(session, acting, member, role)
+        if seat_type is not None:
+            change_seat(session, acting, member, seat_type)
+        return describe(member, acting.plan)
+
+
+def assign_batch(
+    db: Database, acting: Acting, assignments: Sequence[tuple[str, str]]
+) -> list[Member]:
+    """All or nothing, judged on the final state: the article's swap is one request (§4)."""
+    acting.require("reassign_seats")
+    with db.unit_of_work(write=True) as session:
+        found = MemberRepository(session, acting.org_pk).by_ids(
+            [member for member, _ in assignments], for_update=True
+        )
+        check_assignments(acting.plan, assignments, found)
+        desk(session, acting).assign_batch([(found[m], t) for m, t in assignments])
+        ordered = list(dict.fromkeys(member for member, _ in assignments))
+        for member_id in ordered:
+            touch(found[member_id])
+        return [describe(found[member_id], acting.plan) for member_id in ordered]
+
+
+def transfer_ownership(db: Database, acting: Acting, member_id: str) -> tuple[Member, Member]:
+    """The target becomes primary owner and the caller an owner, together (SEATS.md §3)."""
+    acting.require("transfer_primary_ownership")
+    with db.unit_of_work(write=True) as session:
+        rows = MemberRepository(session, acting.org_pk).by_ids(
+            {acting.member_id, member_id}, for_update=True
+        )
+        current, target = rows.get(acting.member_id), rows.get(member_id)
+        # Re-read under lock: a transfer that won a race has already made the caller an owner.
+        if current is None or current.role != roles.Role.primary_owner.name:
+            raise roles.NotPermitted(
+                "only the primary owner transfers primary ownership", roles.Role.primary_owner
+            )
+        target = check_transfer_target(target, current, member_id)
+        reason = "primary ownership transferred by the primary owner"
+        set_role(session, acting, target, roles.Role.primary_owner, reason)
+        set_role(session, acting, current, roles.Role.owner, reason)
+        return describe(target, acting.plan), describe(current, acting.plan)
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+
+def load(session: Session, acting: Acting, member_id: str, for_update: bool = False) -> UserRow:
+    """Unknown and another organization's are the same answer: nothing is revealed (§3)."""
+    row = MemberRepository(session, acting.org_pk).by_id(member_id, for_update=for_update)
+    if row is None:
+        raise NotFound(f"no member {member_id!r}")
+    return row
+
+
+def desk(session: Session, acting: Acting) -> SeatDesk:
+    return SeatDesk(session, acting.org_pk, acting.plan, acting.actor)
+
+
+def change_seat(session: Session, acting: Acting, member: UserRow, seat_type: str) -> None:
+    acting.require("reassign_seats")
+    if seat_type == AUTO:
+        desk(session, acting).reset_to_automatic(member)
+    else:
+        check_seat_type(acting.plan, seat_type, "seat_type")
+        desk(session, acting).assign(member, seat_type, pin=True)
+    # The SCIM representation carries the seat: its version changes (RFC 7644 §3.14).
+    touch(member)
+
+
+def change_role(session: Session, acting: Acting, member: UserRow, requested: str) -> None:
+    wanted = parse_role(requested)
+    roles.check_role_change(acting.role, roles.parse(member.role), wanted)
+    if wanted.name != member.role:
+        set_role(session, acting, member, wanted, "changed by an admin")
+
+
+def set_role(
+    session: Session, acting: Acting, member: UserRow, role: roles.Role, reason: str
+) -> None:
+    before = {"role": member.role}
+    member.role = role.name
+    session.flush()
+    audit.record(
+        session, acting.org_pk, acting.actor, "role.changed", ("member", member.id),
+        before, {"role": member.role}, reason,
+    )  # fmt: skip
+
+
+def parse_role(value: str) -> roles.Role:
+    try:
+        return roles.parse(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), fields={"role": [str(exc)]}) from exc
+
+
+def check_seat_type(plan: Plan, seat_type: str, field: str) -> None:
+    try:
+        seats.check_seat_type(plan, seat_type)
+    except seats.UnknownSeatType as exc:
+        raise InvalidInput(str(exc), fields={field: [str(exc)]}) from exc
+
+
+def check_assignments(
+    plan: Plan, assignments: Sequence[tuple[str, str]], found: dict[str, UserRow]
+) -> None:
+    """Every entry names a member of this organization and a seat type of its plan."""
+    problems: dict[str, list[str]] = {}
+    for index, (member_id, seat_type) in enumerate(assignments):
+        if member_id not in found:
+            problems[f"assignments.{index}.member"] = [f"no member {member_id!r}"]
+        try:
+            seats.check_seat_type(plan, seat_type)
+        except seats.UnknownSeatType as exc:
+            problems[f"assignments.{index}.seat_type"] = [str(exc)]
+    if problems:
+        raise InvalidInput("some assignments name no member or no seat type", fields=problems)
+
+
+def check_transfer_target(target: UserRow | None, current: UserRow, member_id: str) -> UserRow:
+    if target is None:
+        raise NotFound(f"no member {member_id!r}")
+    if target is current:
+        message = "you are already the primary owner"
+        raise InvalidInput(message, fields={"member": [message]})
+    if not target.active:
+        message = "a deactivated member cannot become the primary owner"
+        raise InvalidInput(message, fields={"member": [message]})
+    return target
