@@ -109,3 +109,36 @@ def test_racing_automatic_provisioning_gives_every_free_seat_once_and_queues_the
         "chat": (16, 16, 16),
         "chat_code": (4, 4, 4),
     }
+
+
+def test_scim_and_admin_requests_racing_for_the_last_seats_get_exactly_the_free_ones(
+    busy_server: live.LiveServer,
+) -> None:
+    target = organization(busy_server, chat=16, chat_code=4)  # 3 chat_code seats free
+    tag = uuid.uuid4().hex[:6]
+    members = create_all(target, [user(f"seated-{tag}-{i}", "chat") for i in range(12)])
+    assert {r.status_code for r in members} == {201}
+    admin = {"Authorization": f"Bearer {target.owner_api_token}"}
+    api = target.base.replace("/scim/v2", "/api/v1")
+
+    def promote(member_id: str) -> requests.Response:
+        body = {"seat_type": "chat_code"}
+        return requests.patch(f"{api}/members/{member_id}", json=body, headers=admin, timeout=60)
+
+    def create(i: int) -> requests.Response:
+        body = user(f"newcomer-{tag}-{i}", "chat_code")
+        return requests.post(f"{target.base}/Users", json=body, headers=target.headers, timeout=60)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        promotions = [pool.submit(promote, r.json()["id"]) for r in members]
+        creations = [pool.submit(create, i) for i in range(12)]
+        answers = [f.result() for f in promotions + creations]
+    won = [r for r in answers if r.status_code in (200, 201)]
+    assert len(won) == 3, Counter(r.status_code for r in answers)
+    assert {r.status_code for r in answers} <= {200, 201, 409}
+    assert all(
+        r.json()["error"]["code"] == "seat_unavailable"
+        for r in answers[:12]
+        if r.status_code == 409
+    )
+    assert seats_in_database(busy_server, target.slug)["chat_code"] == (4, 4, 4)

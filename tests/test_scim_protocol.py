@@ -469,3 +469,11 @@ def test_a_bulk_reference_to_an_unknown_bulk_id_fails_that_operation_only(api: A
 def test_health_and_readiness(api: Api) -> None:
     assert api.client.get("/healthz").json == {"status": "ok"}
     assert api.client.get("/readyz").json["database"] == "ok"
+
+
+def test_nul_characters_are_refused_as_invalid_values_not_500s(api: Api) -> None:
+    assert_scim_error(api.call("GET", "/Users/a%00b"), 400, "invalidValue")
+    assert_scim_error(api.call("GET", '/Users?filter=userName eq "a%00b"'), 400, "invalidValue")
+    body = {"schemas": [USER], "userName": "nul\u0000name"}
+    assert_scim_error(api.call("POST", "/Users", body), 400, "invalidValue")
+    assert api.call("GET", "/Users?count=0").json["totalResults"] == 1  # only the owner

@@ -45,6 +45,14 @@ def error_response(exc: Exception) -> Response:
 
 
 @blueprint.before_request
+def refuse_nul() -> Response | None:
+    """No text column of PostgreSQL can hold NUL: refuse it before it reaches a query."""
+    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+        return error_response(InvalidValueException(detail="NUL characters are not allowed"))
+    return None
+
+
+@blueprint.before_request
 def authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
@@ -90,9 +98,22 @@ def body() -> Any:
     if not raw.strip():
         raise InvalidSyntaxException(detail="the request body is empty")
     try:
-        return json.loads(raw)
+        payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidSyntaxException(detail=f"the request body is not valid JSON: {exc}") from exc
+    if _holds_nul(payload):
+        raise InvalidValueException(detail="NUL characters (\\u0000) are not allowed in values")
+    return payload
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 # --- attribute selection and paging parameters (RFC 7644 §3.4.2.4, §3.9) -----------------

@@ -96,13 +96,19 @@ class SeatRepository:
         self.session.flush()
 
     def waiting(self, limit: int) -> list[UserRow]:
-        """Active members waiting for a seat, oldest first."""
+        """Active members waiting for a seat, oldest first.
+
+        A member another transaction has locked is skipped (it is being changed; it
+        stays in the line for the next release or purchase). Waiting on that lock
+        while holding the allocation's would invert the order member-then-allocation
+        that SCIM and admin changes take, and PostgreSQL would abort one as a deadlock.
+        """
         query = (
             select(UserRow)
             .where(UserRow.org_pk == self.org_pk, UserRow.waiting_since.is_not(None))
             .order_by(UserRow.waiting_since, UserRow.pk)
             .limit(limit)
-            .with_for_update()
+            .with_for_update(skip_locked=True)
         )
         return list(self.session.scalars(query))
 
