@@ -61,3 +61,19 @@ def test_a_tokens_last_use_is_recorded(api: Api) -> None:
     assert tokens.listing(api.db, api.slug, "scim")[0]["last_used_at"] is None
     api.call("GET", "/Users")
     assert tokens.listing(api.db, api.slug, "scim")[0]["last_used_at"] is not None
+
+
+def test_token_creation_and_revocation_are_audited_without_the_secret(api: Api) -> None:
+    from sqlalchemy import select
+
+    from scim_server.persistence.models import AuditEvent
+
+    issued = tokens.create(api.db, api.slug, "scim", "okta")
+    tokens.revoke(api.db, api.slug, issued.prefix)
+    with api.db.unit_of_work() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.subject_id == issued.prefix).order_by(AuditEvent.pk)
+        ).all()
+    assert [e.action for e in events] == ["token.created", "token.revoked"]
+    assert events[0].after == {"kind": "scim", "name": "okta", "prefix": issued.prefix}
+    assert all(issued.secret not in str((e.before, e.after, e.reason)) for e in events)

@@ -27,10 +27,6 @@ def issue_api_token(db: Database, slug: str, email: str) -> tokens.IssuedToken:
         org = OrganizationRepository(session).named(slug)
         member = _member_by_email(session, org.pk, email)
         issued = tokens.issue(session, org.pk, "api", f"{email} (personal)", member_pk=member.pk)
-        audit.record(
-            session, org.pk, OPERATOR, "token.created", ("member", member.id),
-            None, {"kind": "api", "prefix": issued.prefix}, "issued by an operator",
-        )  # fmt: skip
         return issued
 
 

@@ -12,6 +12,8 @@ from ..persistence.db import Database
 from ..persistence.models import Token
 from ..persistence.repositories import OrganizationRepository, TokenRepository
 from ..persistence.types import utcnow
+from . import audit
+from .audit import OPERATOR, Actor
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,14 @@ class IssuedToken:
 
 
 def issue(
-    session: Any, org_pk: int, kind: str, name: str, member_pk: int | None = None
+    session: Any,
+    org_pk: int,
+    kind: str,
+    name: str,
+    member_pk: int | None = None,
+    actor: Actor = OPERATOR,
 ) -> IssuedToken:
+    """A new token, audited (SEATS.md §8) with its prefix and name, never its secret."""
     new = material.generate(kind)
     TokenRepository(session).add(
         Token(
@@ -51,6 +59,8 @@ def issue(
             member_pk=member_pk,
         )
     )
+    after = {"kind": kind, "name": name, "prefix": new.prefix}
+    audit.record(session, org_pk, actor, "token.created", ("token", new.prefix), None, after)
     return IssuedToken(secret=new.secret, prefix=new.prefix, name=name, kind=kind)
 
 
@@ -72,7 +82,12 @@ def revoke(db: Database, org_slug: str, prefix: str) -> dict[str, Any]:
         token = TokenRepository(session).by_prefix(prefix)
         if token is None or token.org_pk != org.pk:
             raise NotFound(f"no token {prefix!r} in organization {org_slug!r}")
-        token.revoked_at = token.revoked_at or utcnow()
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            audit.record(
+                session, org.pk, OPERATOR, "token.revoked", ("token", prefix),
+                {"revoked": False}, {"revoked": True}, "revoked by an operator",
+            )  # fmt: skip
         return _describe(token)
 
 
