@@ -27,6 +27,8 @@ import reference_app
 import requests
 import seed
 
+from conformance.server import stop, throwaway_database
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -143,15 +145,6 @@ def start(
     raise RuntimeError(f"{command[3:]} did not start: {log_file.read_text()[-2000:]}")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def start_scim_server(database_url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`scim-server serve --workers 1`, logging warnings only, as tests/live.py runs it."""
     port = free_port()
@@ -191,7 +184,7 @@ def free_port() -> int:
 
 
 def bench_scim_server(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    with seed.fresh_database(folder, args.database_url) as url:
+    with throwaway_database(folder, args.database_url, prefix="scim_bench") as url:
         backend = "postgresql" if url.startswith("postgresql") else "sqlite"
         log(f"scim-server ({backend}): migrating, creating the organization, seeding")
         tenant = seed.prepare(url)

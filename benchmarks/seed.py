@@ -14,18 +14,13 @@ import os
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import requests
 from load import Target, group_payload, user_name, user_payload
 from scim2_models import Context
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select, text
 
 from scim_server.persistence.db import Database
 from scim_server.persistence.models import UserRow
@@ -38,25 +33,6 @@ from scim_server.services.resources import new_id
 
 BATCH = 2000
 SMALL_GROUP = 10
-
-
-@contextmanager
-def fresh_database(folder: Path, server_url: str | None) -> Iterator[str]:
-    """A new SQLite file in `folder`, or a throwaway database on a PostgreSQL server."""
-    if not server_url:
-        yield f"sqlite:///{folder / 'bench.db'}"
-        return
-    name = f"scim_bench_{uuid.uuid4().hex[:10]}"
-    admin_url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def cli(database_url: str, *args: str) -> str:

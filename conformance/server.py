@@ -35,7 +35,7 @@ def started(postgres_url: str | None = None, workers: int = 2) -> Iterator[Targe
     """A running server with one new organization; stopped and its database dropped after."""
     with (
         tempfile.TemporaryDirectory(prefix="scim-conformance-") as folder,
-        _database(Path(folder), postgres_url) as database_url,
+        throwaway_database(Path(folder), postgres_url) as database_url,
     ):
         env = {
             **os.environ,
@@ -116,9 +116,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def _database(folder: Path, postgres_url: str | None) -> Iterator[str]:
+def throwaway_database(
+    folder: Path, postgres_url: str | None, prefix: str = "scim_conformance"
+) -> Iterator[str]:
+    """A SQLite file in `folder`, or a new database on that PostgreSQL server, dropped after."""
     if postgres_url is None:
-        yield f"sqlite:///{folder / 'conformance.db'}"
+        yield f"sqlite:///{folder / f'{prefix}.db'}"
         return
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -128,7 +131,7 @@ def _database(folder: Path, postgres_url: str | None) -> Iterator[str]:
         raise StartError(f"--database-url must name a PostgreSQL server, not {server.drivername}")
     if server.drivername == "postgresql":
         server = server.set(drivername="postgresql+psycopg")
-    name = f"scim_conformance_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
