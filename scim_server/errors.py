@@ -86,6 +86,8 @@ class MalformedBody(DomainError):
 
 # The domain's own exceptions (plain Python, no HTTP) and what each means at the boundary.
 DOMAIN_EXCEPTIONS = (SeatUnavailable, UnknownSeatType, AllocationError, NotPermitted)
+# Everything a blueprint renders as an error of its protocol (the rest is a 500).
+HANDLED_ERRORS: tuple[type[Exception], ...] = (DomainError, *DOMAIN_EXCEPTIONS)
 
 
 def translate(exc: Exception) -> DomainError:
@@ -112,15 +114,7 @@ def scim_error_body(exc: Exception) -> tuple[dict[str, Any], int]:
         exc = translate(exc)
     if isinstance(exc, SCIMException):
         error = exc.to_error()
-        status = exc.status
-        body: dict[str, Any] = {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-            "status": str(status),
-            "detail": error.detail or str(exc),
-        }
-        if error.scim_type:
-            body["scimType"] = error.scim_type
-        return body, status
+        return scim_error(exc.status, error.detail or str(exc), error.scim_type), exc.status
     if isinstance(exc, DomainError):
         # An admin-API 422 is a SCIM 400 invalidValue (RFC 7644 §3.12 Table 9).
         status = 400 if exc.status == 422 else exc.status

@@ -17,10 +17,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema
 
-from ..domain.plans import AllocationError
-from ..domain.roles import NotPermitted
-from ..domain.seats import SeatUnavailable, UnknownSeatType
-from ..errors import DomainError, MalformedBody, NoSeat, Unauthorized, api_error_body, translate
+from ..errors import (
+    HANDLED_ERRORS,
+    MalformedBody,
+    NoSeat,
+    Unauthorized,
+    api_error_body,
+    translate,
+)
 from ..services import access, audit_log, billing, members
 from ..services.access import Acting
 from . import schemas
@@ -226,11 +230,6 @@ def cell(value: Any) -> str:
 # --- errors --------------------------------------------------------------------------------------
 
 
-@blueprint.errorhandler(DomainError)
-@blueprint.errorhandler(SeatUnavailable)
-@blueprint.errorhandler(UnknownSeatType)
-@blueprint.errorhandler(AllocationError)
-@blueprint.errorhandler(NotPermitted)
 def handle_error(exc: Exception) -> Response:
     error = translate(exc)
     payload, status = api_error_body(error)
@@ -240,6 +239,10 @@ def handle_error(exc: Exception) -> Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
+
+
+for _handled in HANDLED_ERRORS:
+    blueprint.register_error_handler(_handled, handle_error)
 
 
 def purchase_offer() -> dict[str, Any]:

@@ -8,10 +8,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from scim2_models import InvalidSyntaxException, InvalidValueException, SCIMException
 
-from ..domain.plans import CATALOG, AllocationError
-from ..domain.roles import NotPermitted
-from ..domain.seats import SeatUnavailable, UnknownSeatType
-from ..errors import DomainError, scim_error, scim_error_body
+from ..domain.plans import CATALOG
+from ..errors import HANDLED_ERRORS, DomainError, scim_error, scim_error_body
 from ..scim import discovery, projection
 from ..services import bulk as bulk_service
 from ..services import tokens
@@ -366,11 +364,10 @@ def one_of(items: list[dict[str, Any]], wanted: str, what: str) -> Response:
     return scim_response(scim_error(404, f"no {what} {wanted!r}"), 404)
 
 
-@blueprint.errorhandler(SCIMException)
-@blueprint.errorhandler(DomainError)
-@blueprint.errorhandler(SeatUnavailable)
-@blueprint.errorhandler(UnknownSeatType)
-@blueprint.errorhandler(AllocationError)
-@blueprint.errorhandler(NotPermitted)
 def handle_error(exc: Exception) -> Response:
     return error_response(exc)
+
+
+_SCIM_ERRORS: tuple[type[Exception], ...] = (SCIMException, *HANDLED_ERRORS)
+for _handled in _SCIM_ERRORS:
+    blueprint.register_error_handler(_handled, handle_error)
