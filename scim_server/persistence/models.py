@@ -108,6 +108,9 @@ class UserRow(Base):
     pinned_seat_type: Mapped[str | None] = mapped_column(String(32))
     # Set while an active member waits for a seat: the line is served oldest first.
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The groups-claim values of a JIT member's latest sign-in (SEATS.md §6): the mapping
+    # matches them like SCIM groups, also when the mapping changes later.
+    claim_groups: Mapped[list[str] | None] = mapped_column(Document)
     created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -149,6 +152,23 @@ class GroupMember(Base):
     # The `display` the client gave the member, if any (RFC 7643 §2.4: immutable, so kept
     # as sent); without one, the user's own name is shown.
     display: Mapped[str | None] = mapped_column(Text)
+
+
+class GroupMappingRow(Base):
+    """An organization's group mapping (SEATS.md §5), stored so that every host applies it."""
+
+    __tablename__ = "group_mappings"
+
+    org_pk: Mapped[int] = mapped_column(
+        ForeignKey("organizations.pk", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    # The file as the admin wrote it, and the validated rules (mappings_file.dump_json).
+    source: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[dict[str, Any]] = mapped_column(Document)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class Token(Base):
