@@ -143,6 +143,20 @@ def load_mapping(text: str, expected_plan: str | None = None) -> Mapping:
     return Mapping(valid["plan"], rules)
 
 
+def decode(raw: bytes) -> str:
+    """A file's bytes as text (UTF-8, a BOM dropped); MappingErrors at the line of a bad byte.
+
+    The CLI reads files and the admin API reads bodies as bytes: both decode here, so a
+    file in another encoding is an error with its line, like any other.
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        message = f"not valid UTF-8: byte 0x{raw[exc.start]:02x} ({exc.reason}); save as UTF-8"
+        raise MappingErrors([MappingError(line, message)]) from exc
+
+
 def dump_json(mapping: Mapping) -> dict[str, Any]:
     """A JSON-ready dict for a database column; `from_json` reads it back."""
     return dict(StoredMappingSchema().dump(mapping))
