@@ -77,6 +77,27 @@ class ReductionRefused(InvalidInput):
     code = "reduction_during_term"
 
 
+class PayloadTooLarge(DomainError):
+    """A body over an endpoint's own limit (a mapping file: 256 KiB)."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(DomainError):
+    """A body of a Content-Type the endpoint does not read; the details list those it does."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
+class NotAcceptable(DomainError):
+    """An Accept header naming no type the endpoint answers in."""
+
+    code = "not_acceptable"
+    status = 406
+
+
 class MalformedBody(DomainError):
     """A request body that is not JSON at all (the admin API's 400; shape errors are 422)."""
 
