@@ -235,6 +235,25 @@ class PurchaseOut(Schema):
     served_from_waiting_line = fields.Integer(attribute="served")
 
 
+class MappingRuleOut(Schema):
+    group = fields.String()
+    seat_type = fields.String()
+    priority = fields.Integer(allow_none=True)
+    line = fields.Integer(allow_none=True)
+
+
+class GroupMappingOut(Schema):
+    """A stored group mapping (SEATS.md §5): its rules as validated, and the file as sent."""
+
+    version = fields.Integer()
+    updated_at = fields.DateTime()
+    updated_by = fields.String(allow_none=True)
+    media_type = fields.String()
+    plan = fields.Function(lambda stored: stored.mapping.plan)
+    rules = fields.Function(lambda stored: MappingRuleOut(many=True).dump(stored.mapping.rules))
+    source = fields.String()
+
+
 class EventOut(Schema):
     id = fields.Integer(attribute="pk")
     at = fields.DateTime()
