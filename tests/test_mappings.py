@@ -29,9 +29,14 @@ def group(name: str) -> GroupRef:
 
 
 def member(
-    id: str, seat_type: str, *groups: str, pinned: bool = False, active: bool = True
+    id: str,
+    seat_type: str,
+    *groups: str,
+    pinned: bool = False,
+    active: bool = True,
+    mapped: bool = False,
 ) -> Member:
-    return Member(id, seat_type, pinned, active, tuple(group(g) for g in groups))
+    return Member(id, seat_type, pinned, active, tuple(group(g) for g in groups), mapped)
 
 
 def allocation(chat: tuple[int, int], code: tuple[int, int]) -> Allocation:
@@ -191,6 +196,7 @@ def test_a_waiting_member_takes_a_free_mapped_seat_or_stays_unassigned() -> None
 
 def test_a_seat_one_member_leaves_goes_to_the_next_member_who_wants_it() -> None:
     # chat_code is full; c leaves it for the free chat seat, and a (first by id) gets it.
+    # b, waiting, then falls back on the chat seat a left (SEATS.md §4 rule 2).
     planned = plan_moves(
         ENTERPRISE,
         allocation((2, 1), (1, 1)),
@@ -201,8 +207,74 @@ def test_a_seat_one_member_leaves_goes_to_the_next_member_who_wants_it() -> None
             member("c", "chat_code", "Sales"),
         ],
     )
-    assert [(m.member, m.to_type) for m in planned.moves] == [("c", "chat"), ("a", "chat_code")]
-    assert [b.member for b in planned.blocked] == ["b"]
+    assert [(m.member, m.to_type) for m in planned.moves] == [
+        ("c", "chat"),
+        ("a", "chat_code"),
+        ("b", "chat"),
+    ]
+    assert planned.blocked == ()
+    assert [(s.seat_type, s.missing) for s in planned.shortfalls] == [("chat_code", 1)]
+
+
+def test_a_waiting_member_whose_mapped_type_is_full_gets_the_highest_type_free() -> None:
+    planned = plan_moves(
+        ENTERPRISE, allocation((5, 0), (1, 1)), MAPPING, [member("a", UNASSIGNED, "Engineering")]
+    )
+    [move] = planned.moves
+    assert (move.from_type, move.to_type, move.rule, move.mapped) == (
+        UNASSIGNED,
+        "chat",
+        ENGINEERING,
+        False,
+    )
+    assert move.reason == (
+        "mapped by group Engineering; no chat_code seat available, highest available chat"
+    )
+    assert not planned.sufficient and planned.held == {"chat": 1, "chat_code": 1}
+
+
+def test_a_member_mapped_to_a_full_lower_type_goes_up_to_the_highest_type_free() -> None:
+    # SEATS.md §4: "otherwise (or if the mapped type is full), the highest seat type
+    # with a seat available" -- even above the mapped one.
+    planned = plan_moves(
+        ENTERPRISE, allocation((1, 1), (3, 0)), MAPPING, [member("a", UNASSIGNED, "Sales")]
+    )
+    assert [(m.member, m.to_type) for m in planned.moves] == [("a", "chat_code")]
+
+
+def test_a_fallback_never_moves_a_member_below_the_seat_they_hold() -> None:
+    planned = plan_moves(
+        ENTERPRISE, allocation((1, 1), (3, 3)), MAPPING, [member("a", "chat_code", "Sales")]
+    )
+    assert planned.moves == ()
+    assert planned.blocked[0].reason == "no chat seat available; keeps chat_code"
+
+
+def test_a_member_leaving_the_group_that_gave_their_seat_goes_back_to_the_automatic_rules() -> None:
+    planned = plan_moves(
+        ENTERPRISE,
+        allocation((5, 2), (2, 2)),
+        MAPPING,
+        [member("a", "chat_code", "Finance", mapped=True), member("b", "chat", mapped=True)],
+    )
+    assert planned.moves == ()
+    assert [(r.member, r.seat_type) for r in planned.released] == [
+        ("a", "chat_code"),
+        ("b", "chat"),
+    ]
+    assert planned.released[0].reason == "no longer in a mapped group; keeps chat_code"
+    # With a higher type free, the automatic rules give it (SEATS.md §4 rule 2).
+    planned = plan_moves(
+        ENTERPRISE, allocation((5, 1), (2, 0)), MAPPING, [member("b", "chat", mapped=True)]
+    )
+    assert [(m.member, m.to_type, m.rule) for m in planned.moves] == [("b", "chat_code", None)]
+
+
+def test_a_member_whose_seat_did_not_come_from_a_rule_is_not_released() -> None:
+    planned = plan_moves(
+        ENTERPRISE, allocation((5, 1), (2, 0)), MAPPING, [member("b", "chat", "Finance")]
+    )
+    assert planned.moves == () and planned.released == ()
 
 
 def test_members_who_trade_seats_move_together_with_no_seat_free() -> None:
@@ -256,12 +328,14 @@ def situations(draw: st.DrawFn) -> tuple[Allocation, Mapping, list[Member]]:
             draw(st.booleans()),
             draw(st.booleans()),
             tuple(group(g) for g in draw(st.lists(st.sampled_from(GROUPS), max_size=3))),
+            draw(st.booleans()),
         )
         for i in range(draw(st.integers(0, 25)))
     ]
     # Inactive members hold no seat (SEATS.md §4 releasing seats).
     members = [
-        m if m.active else Member(m.id, UNASSIGNED, m.pinned, False, m.groups) for m in members
+        m if m.active else Member(m.id, UNASSIGNED, m.pinned, False, m.groups, m.mapped)
+        for m in members
     ]
     held = {t: sum(m.seat_type == t for m in members) for t in ("chat", "chat_code")}
     purchased = {t: held[t] + draw(st.integers(0, 3)) for t in held}
@@ -285,14 +359,22 @@ def test_the_plan_is_the_same_every_time_and_never_holds_more_than_purchased(
     assert all(planned.held[t] <= alloc.purchased[t] for t in planned.held)
 
     by_id = {m.id: m for m in members}
+    rank = {"chat": 1, "chat_code": 2, UNASSIGNED: 0}
     for move in planned.moves:
         moved = by_id[move.member]
         assert moved.active and not moved.pinned and move.from_type == moved.seat_type
-        assert mapping.seat_type_for(moved.groups) == (move.to_type, move.rule)
+        found = mapping.seat_type_for(moved.groups)
+        if move.rule is None:  # released to the automatic rules: only ever upwards
+            assert found is None and moved.mapped and rank[move.to_type] > rank[move.from_type]
+        else:
+            assert found is not None and found[1] == move.rule
+            # A fallback is never a step down from the seat held.
+            assert move.mapped or rank[move.to_type] > rank[move.from_type]
     # Nobody is held back while a seat of the type they want is left.
     for blocked in planned.blocked:
         assert planned.held[blocked.wanted] >= alloc.purchased[blocked.wanted]
-    assert sum(s.missing for s in planned.shortfalls) == len(planned.blocked)
+    fallbacks = [m for m in planned.moves if m.rule is not None and not m.mapped]
+    assert sum(s.missing for s in planned.shortfalls) == len(planned.blocked) + len(fallbacks)
 
 
 # --- the file --------------------------------------------------------------------------------
