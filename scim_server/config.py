@@ -23,6 +23,18 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     # A token's last_used_at is written at most this often, so that reads stay reads.
     "TOKEN_TOUCH_SECONDS": 60,
+    # Encrypts OIDC client secrets at rest and signs the sign-in cookies. Required for OIDC
+    # sign-in; 32 characters or more (README, "Sign-in through OIDC").
+    "SECRET_KEY": None,
+    # The URL the identity provider redirects back to is PUBLIC_URL/sso/<org>/callback; unset,
+    # it is built from the request's host (set it behind a proxy that rewrites Host).
+    "PUBLIC_URL": None,
+    # How long a sign-in may take at the provider, and how long a session cookie lasts.
+    "SSO_STATE_SECONDS": 600,
+    "SSO_SESSION_SECONDS": 8 * 3600,
+    # Discovery documents and JWKS are cached this long (a kid not in the cache refetches).
+    "OIDC_CACHE_SECONDS": 300,
+    "OIDC_HTTP_TIMEOUT": 10,
 }
 
 _INT_KEYS = {
@@ -32,6 +44,10 @@ _INT_KEYS = {
     "BULK_MAX_PAYLOAD_SIZE",
     "MAX_CONTENT_LENGTH",
     "TOKEN_TOUCH_SECONDS",
+    "SSO_STATE_SECONDS",
+    "SSO_SESSION_SECONDS",
+    "OIDC_CACHE_SECONDS",
+    "OIDC_HTTP_TIMEOUT",
 }
 
 

@@ -105,6 +105,104 @@ class MalformedBody(DomainError):
     status = 400
 
 
+# --- sign-in through OIDC (SEATS.md §6): each failed check has its own code ---------------------
+
+
+class SecretKeyMissing(DomainError):
+    """The deployment has no SCIM_SERVER_SECRET_KEY: client secrets and cookies need it."""
+
+    code = "secret_key_missing"
+    status = 503
+
+
+class ProviderUnavailable(DomainError):
+    """The identity provider's discovery, keys or token endpoint failed or lied."""
+
+    code = "oidc_provider_unavailable"
+    status = 502
+
+
+class SignInStateInvalid(DomainError):
+    """No sign-in in progress: the state cookie is missing, expired or tampered with."""
+
+    code = "sign_in_state_invalid"
+    status = 400
+
+
+class StateMismatch(SignInStateInvalid):
+    code = "state_mismatch"
+
+
+class ProviderDenied(Unauthorized):
+    """The provider answered the callback with an error (RFC 6749 §4.1.2.1)."""
+
+    code = "provider_denied"
+
+
+class CodeRejected(Unauthorized):
+    """The token endpoint refused the authorization code (RFC 6749 §5.2)."""
+
+    code = "code_rejected"
+
+
+class IdTokenInvalid(Unauthorized):
+    code = "id_token_invalid"
+
+
+class IdTokenSignatureInvalid(IdTokenInvalid):
+    code = "id_token_signature_invalid"
+
+
+class IdTokenAlgorithmRefused(IdTokenInvalid):
+    code = "id_token_algorithm_refused"
+
+
+class IdTokenIssuerMismatch(IdTokenInvalid):
+    code = "id_token_issuer_mismatch"
+
+
+class IdTokenAudienceMismatch(IdTokenInvalid):
+    code = "id_token_audience_mismatch"
+
+
+class IdTokenExpired(IdTokenInvalid):
+    code = "id_token_expired"
+
+
+class IdTokenNonceMismatch(IdTokenInvalid):
+    code = "id_token_nonce_mismatch"
+
+
+class SignInRefused(Forbidden):
+    """A verified identity that may not sign in to this organization."""
+
+    code = "sign_in_refused"
+
+
+class EmailMissing(SignInRefused):
+    code = "email_missing"
+
+
+class EmailUnverified(SignInRefused):
+    code = "email_unverified"
+
+
+class EmailDomainRefused(SignInRefused):
+    code = "email_domain_not_allowed"
+
+
+class MemberDeactivated(SignInRefused):
+    code = "member_deactivated"
+
+
+class IdentityConflict(SignInRefused):
+    code = "identity_conflict"
+
+
+class SessionRequired(Unauthorized):
+    code = "session_required"
+
+
 # The domain's own exceptions (plain Python, no HTTP) and what each means at the boundary.
 DOMAIN_EXCEPTIONS = (SeatUnavailable, UnknownSeatType, AllocationError, NotPermitted)
 # Everything a blueprint renders as an error of its protocol (the rest is a 500).
