@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from scim2_models import Context, InvalidValueException
 from sqlalchemy.orm import Session
 
+from ..domain.mappings import GroupRef
 from ..persistence.models import GroupRow
 from ..persistence.repositories import GroupRepository, UserRepository
 from ..scim import patch as scim_patch
 from ..scim.requests import validate
 from ..scim.resources import group_columns, group_model, group_payload
 from ..scim.schema import GroupModel
+from . import group_mappings
 from .resources import ResourceService, check_version, stamp, touch
 
 
@@ -27,7 +30,10 @@ class GroupService(ResourceService):
         with self.db.unit_of_work(write=True) as session:
             row = stamp(GroupRow(**group_columns(model)))
             self.repository(session).add(row, f"a group named {model.display_name!r}")
-            self.repository(session).add_members(row.pk, self._named(session, model.members))
+            named = self._named(session, model.members)
+            self.repository(session).add_members(row.pk, named)
+            if self._mapped(session, row):
+                self._reevaluate(session, named.keys())
             return self.payloads(session, [row], True)[0]
 
     def replace(self, group_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
@@ -35,8 +41,11 @@ class GroupService(ResourceService):
         with self.db.unit_of_work(write=True) as session:
             row = self.load(session, group_id, for_update=True)
             check_version(row, if_match)
-            self._set_members(session, row.pk, self._named(session, model.members))
+            before = _refs(row)
+            mapped = self._mapped(session, row)
+            moved = self._set_members(session, row.pk, self._named(session, model.members))
             self._write(session, row, group_columns(model))
+            self._after_change(session, row, before, mapped, moved)
             return self.payloads(session, [row], True)[0]
 
     def patch(
@@ -46,7 +55,10 @@ class GroupService(ResourceService):
         with self.db.unit_of_work(write=True) as session:
             row = self.load(session, group_id, for_update=True)
             check_version(row, if_match)
-            changed = self._apply_member_changes(session, row.pk, parsed.member_changes)
+            before = _refs(row)
+            mapped = self._mapped(session, row)
+            moved = self._apply_member_changes(session, row.pk, parsed.member_changes, mapped)
+            changed = bool(moved)
             if parsed.other is not None:
                 model = group_model(self.payloads(session, [row], False)[0])
                 if scim_patch.apply(parsed.other, model):
@@ -55,7 +67,43 @@ class GroupService(ResourceService):
             if changed:
                 touch(row)
                 self.repository(session).save(row, f"a group named {row.display_name!r}")
+                self._after_change(session, row, before, mapped, moved)
             return self.payloads(session, [row], with_members)[0]
+
+    def delete(self, resource_id: str, if_match: str | None = None) -> None:
+        """Its members leave it: those a rule routed by it are re-evaluated (SEATS.md §5)."""
+        with self.db.unit_of_work(write=True) as session:
+            row = self.load(session, resource_id, for_update=True)
+            check_version(row, if_match)
+            members = (
+                self.repository(session).member_pks(row.pk) if self._mapped(session, row) else set()
+            )
+            self.repository(session).delete(row)
+            self._reevaluate(session, members)
+
+    # --- group mappings (SEATS.md §5) ------------------------------------------------------
+
+    def _mapped(self, session: Session, row: GroupRow) -> bool:
+        return group_mappings.maps_any(session, self.org_pk, [_refs(row)])
+
+    def _reevaluate(self, session: Session, member_pks: Iterable[int]) -> None:
+        tenant = self.tenant
+        group_mappings.reevaluate(session, self.org_pk, tenant.plan, tenant.actor, member_pks)
+
+    def _after_change(
+        self, session: Session, row: GroupRow, before: GroupRef, mapped: bool, moved: Changed
+    ) -> None:
+        """Re-evaluate the members whose groups changed, or all, if the group's names did.
+
+        A membership change costs the members it names (issue: "in proportion to the
+        members named"); a rename or new externalId of a mapped group can change the rule
+        of every member, so then all its members are re-evaluated.
+        """
+        renamed = _refs(row) != before
+        if renamed and (mapped or self._mapped(session, row)):
+            self._reevaluate(session, self.repository(session).member_pks(row.pk) | moved.pks)
+        elif mapped and moved.pks:
+            self._reevaluate(session, moved.pks)
 
     def payloads(
         self, session: Session, rows: list[Any], with_relations: bool
@@ -66,34 +114,41 @@ class GroupService(ResourceService):
         return [group_payload(r, members.get(r.pk), self.locate) for r in rows]
 
     def _apply_member_changes(
-        self, session: Session, group_pk: int, changes: list[scim_patch.MemberChange]
-    ) -> bool:
+        self,
+        session: Session,
+        group_pk: int,
+        changes: list[scim_patch.MemberChange],
+        track: bool,
+    ) -> Changed:
+        """Apply RFC 7644 §3.5.2 member operations; with `track`, say whom they named."""
         repository = self.repository(session)
-        changed = False
+        result = Changed()
         for change in changes:
             if change.action == "remove" and change.ids is None:
-                changed |= repository.remove_members(group_pk) > 0
+                pks = repository.member_pks(group_pk) if track else set()
+                result.add(repository.remove_members(group_pk) > 0, pks)
             elif change.action == "remove":
-                pks = UserRepository(session, self.org_pk).pks_by_id(change.ids or ())
-                changed |= repository.remove_members(group_pk, pks.values()) > 0
+                found = UserRepository(session, self.org_pk).pks_by_id(change.ids or ())
+                result.add(repository.remove_members(group_pk, found.values()) > 0, found.values())
             elif change.action == "add":
                 members = self._users(session, change.ids, change.displays)
-                changed |= repository.add_members(group_pk, members) > 0
+                result.add(repository.add_members(group_pk, members) > 0, members.keys())
             else:
                 members = self._users(session, change.ids, change.displays)
-                changed |= self._set_members(session, group_pk, members)
-        return changed
+                result.merge(self._set_members(session, group_pk, members))
+        return result
 
-    def _set_members(self, session: Session, group_pk: int, wanted: dict[int, str | None]) -> bool:
+    def _set_members(
+        self, session: Session, group_pk: int, wanted: dict[int, str | None]
+    ) -> Changed:
         """Exactly the members wanted; those already in keep their display (it is immutable)."""
         repository = self.repository(session)
         current = repository.member_pks(group_pk)
         leaving = current - wanted.keys()
         removed = repository.remove_members(group_pk, leaving) if leaving else 0
-        added = repository.add_members(
-            group_pk, {pk: d for pk, d in wanted.items() if pk not in current}
-        )
-        return bool(removed or added)
+        joining = {pk: d for pk, d in wanted.items() if pk not in current}
+        added = repository.add_members(group_pk, joining)
+        return Changed(bool(removed or added), leaving | joining.keys())
 
     def _named(self, session: Session, members: Any) -> dict[int, str | None]:
         """The members of a validated Group model, as _users gives them."""
@@ -126,3 +181,25 @@ class GroupService(ResourceService):
     def _set_columns(row: GroupRow, columns: dict[str, Any]) -> None:
         for key, value in columns.items():
             setattr(row, key, value)
+
+
+@dataclass
+class Changed:
+    """Whether member operations changed the group, and the members they named."""
+
+    changed: bool = False
+    pks: set[int] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return self.changed
+
+    def add(self, changed: bool, pks: Iterable[int]) -> None:
+        self.changed |= changed
+        self.pks.update(pks)
+
+    def merge(self, other: Changed) -> None:
+        self.add(other.changed, other.pks)
+
+
+def _refs(row: GroupRow) -> GroupRef:
+    return GroupRef(row.display_name, row.external_id, row.id)

@@ -6,12 +6,13 @@ waiting line and the audit log cannot be bypassed by one caller.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..domain import seats
+from ..domain.mappings import Move, MovePlan
 from ..domain.plans import Plan
 from ..domain.seats import UNASSIGNED, SeatUnavailable
 from ..persistence.models import UserRow
@@ -19,6 +20,13 @@ from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
 from . import audit
 from .audit import Actor
+
+
+def rule_reason(move: Move) -> str:
+    """The audit log's why, with the rule that caused the move (SEATS.md §8)."""
+    if move.rule is None or move.rule.line is None:
+        return move.reason
+    return f"{move.reason} (rule at line {move.rule.line})"
 
 
 def seat_state(member: UserRow) -> dict[str, Any]:
@@ -62,7 +70,9 @@ class SeatDesk:
                 self._wait(member, reason or resolution.reason)
                 return
             if self.repository.take(resolution.seat_type):
-                self._hold(member, resolution.seat_type, reason or resolution.reason)
+                # A seat a rule gave is the mapping's: leaving the group releases it (§5).
+                source = "group_mapping" if resolution.seat_type == mapped_type else None
+                self._hold(member, resolution.seat_type, reason or resolution.reason, source)
                 return
         self._wait(member, "no seat could be taken")
 
@@ -170,6 +180,32 @@ class SeatDesk:
             member.waiting_since = None
             held = requested if member.active else UNASSIGNED
             self._set(member, held, "manual", before, "assigned by an admin (batch)")
+
+    # --- group mappings (SEATS.md §5) --------------------------------------------------
+
+    def apply_mapping(self, planned: MovePlan, members: Mapping[str, UserRow]) -> None:
+        """A mapping's moves at once, as an admin batch: release every seat, then take.
+
+        `planned` was made on this transaction's locked allocation, so every take succeeds;
+        if one did not, the whole change is refused rather than half made.
+        """
+        for move in planned.moves:
+            if move.from_type != UNASSIGNED:
+                self.repository.release(move.from_type)
+        for move in planned.moves:
+            if not self.repository.take(move.to_type):
+                allocation = self.repository.allocation()
+                raise SeatUnavailable(
+                    move.to_type,
+                    allocation.purchased.get(move.to_type, 0),
+                    allocation.assigned.get(move.to_type, 0),
+                )
+        for move in planned.moves:
+            source = "group_mapping" if move.mapped else self._automatic_source()
+            self._hold(members[move.member], move.to_type, rule_reason(move), source)
+        for released in planned.released:
+            member = members[released.member]
+            self._change(member, member.seat_type, released.reason, self._automatic_source())
 
     # --- recording ---------------------------------------------------------------------
 

@@ -1,0 +1,101 @@
+"""The stored group mapping of an organization, and what a mapping needs to know of members."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import GroupMappingRow, GroupMember, GroupRow, UserRow
+from .repositories import chunks
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """A member as a mapping sees them: the seat held, how it came, and their groups."""
+
+    pk: int
+    id: str
+    user_name: str
+    seat_type: str
+    seat_source: str | None
+    pinned: bool
+    active: bool
+    claim_groups: tuple[str, ...]
+    groups: tuple[tuple[str, str | None, str], ...]  # (displayName, externalId, id)
+
+
+class GroupMappingRepository:
+    def __init__(self, session: Session, org_pk: int) -> None:
+        self.session = session
+        self.org_pk = org_pk
+
+    def get(self, for_update: bool = False) -> GroupMappingRow | None:
+        query = select(GroupMappingRow).where(GroupMappingRow.org_pk == self.org_pk)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def put(self, row: GroupMappingRow) -> None:
+        row.org_pk = self.org_pk
+        self.session.add(row)
+        self.session.flush()
+
+    def members(
+        self, pks: Iterable[int] | None = None, for_update: bool = False
+    ) -> Iterator[MemberFacts]:
+        """The named members of this organization (every member when None), with groups.
+
+        With `for_update`, their rows are locked in key order, before any seat is: the
+        order every other seat change takes (member, then allocation), so no deadlock.
+        """
+        if pks is None:
+            yield from self._facts(None, for_update)
+            return
+        for batch in chunks(sorted(set(pks))):
+            yield from self._facts(batch, for_update)
+
+    def _facts(self, pks: list[int] | None, for_update: bool) -> Iterator[MemberFacts]:
+        query = select(
+            UserRow.pk,
+            UserRow.id,
+            UserRow.user_name,
+            UserRow.seat_type,
+            UserRow.seat_source,
+            UserRow.pinned_seat_type,
+            UserRow.active,
+            UserRow.claim_groups,
+        ).where(UserRow.org_pk == self.org_pk)
+        if pks is not None:
+            query = query.where(UserRow.pk.in_(pks))
+        if for_update:
+            query = query.with_for_update()
+        rows = self.session.execute(query.order_by(UserRow.pk)).all()
+        groups = self._groups([row.pk for row in rows] if pks is not None else None)
+        for row in rows:
+            yield MemberFacts(
+                row.pk,
+                row.id,
+                row.user_name,
+                row.seat_type,
+                row.seat_source,
+                row.pinned_seat_type is not None,
+                row.active,
+                tuple(row.claim_groups or ()),
+                tuple(groups.get(row.pk, ())),
+            )
+
+    def _groups(self, pks: list[int] | None) -> dict[int, list[tuple[str, str | None, str]]]:
+        query = (
+            select(GroupMember.user_pk, GroupRow.display_name, GroupRow.external_id, GroupRow.id)
+            .join(GroupRow, GroupRow.pk == GroupMember.group_pk)
+            .where(GroupRow.org_pk == self.org_pk)
+        )
+        if pks is not None:
+            query = query.where(GroupMember.user_pk.in_(pks))
+        found: dict[int, list[tuple[str, str | None, str]]] = {}
+        for user_pk, display_name, external_id, group_id in self.session.execute(query):
+            found.setdefault(user_pk, []).append((display_name, external_id, group_id))
+        return found
