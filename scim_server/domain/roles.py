@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, Role] = {
     "reassign_seats": Role.admin,
     "edit_mappings": Role.admin,
     "read_audit": Role.admin,
+    "read_oidc": Role.admin,
     "change_roles": Role.admin,
     "read_billing": Role.owner,
     "buy_seats": Role.owner,

@@ -1,0 +1,44 @@
+"""Signed, expiring values for the sign-in cookies (itsdangerous, keyed by SECRET_KEY).
+
+Two kinds, each with its own salt so one can never be replayed as the other: the sign-in
+in progress (state, nonce, PKCE verifier; minutes) and the session (a member; hours).
+They are signed, not encrypted: the browser that holds them may read them, nobody may
+forge or alter them, and they expire on the server's clock whatever the cookie says.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from .sealing import checked_key
+
+SIGN_IN = "scim-server.sso.sign-in"
+SESSION = "scim-server.sso.session"
+
+
+class CookieInvalid(Exception):
+    """Missing, tampered with, of the other kind, or too old."""
+
+
+class CookieSigner:
+    def __init__(self, secret_key: str | None, kind: str, max_age: int) -> None:
+        self._serializer = URLSafeTimedSerializer(checked_key(secret_key), salt=kind)
+        self.max_age = max_age
+
+    def dumps(self, payload: dict[str, Any]) -> str:
+        return str(self._serializer.dumps(payload))
+
+    def loads(self, value: str | None) -> dict[str, Any]:
+        if not value:
+            raise CookieInvalid("no cookie")
+        try:
+            payload = self._serializer.loads(value, max_age=self.max_age)
+        except SignatureExpired as exc:
+            raise CookieInvalid("expired") from exc
+        except BadSignature as exc:
+            raise CookieInvalid("bad signature") from exc
+        if not isinstance(payload, dict):
+            raise CookieInvalid("not ours")
+        return payload
