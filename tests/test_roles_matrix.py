@@ -6,11 +6,14 @@ has a success to compare the refusals with.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from scim_server.services import group_mappings
 
 from .admin_client import Org, Person, add_member, new_org
 
@@ -33,6 +36,7 @@ def world(app: Any, db: Any) -> World:
     people["primary_owner"] = acme.owner
     target = add_member(acme, "target")
     globex = new_org(app, db, "globex", plan="enterprise_legacy", seats=LEGACY)
+    group_mappings.apply_for(db, "acme", json.dumps(MAPPING), "application/json")
     return World(acme, people, target, globex)
 
 
@@ -76,6 +80,8 @@ def transfer(world: World, caller: str) -> tuple[str, str, Any]:
 
 
 SEATS = {"seats": {"premium": 10}}
+# Acme has this mapping stored, globex none; it names no group anyone is in: nobody moves.
+MAPPING = {"plan": "enterprise_legacy", "rules": [{"group": "Staff", "seat_type": "standard"}]}
 MATRIX: dict[str, tuple[Request, tuple[int, ...]]] = {
     #                                                     member admin owner primary other scim none
     "GET organization": (fixed("GET", "/organization"), (200, 200, 200, 200, 200, 401, 401)),
@@ -109,6 +115,18 @@ MATRIX: dict[str, tuple[Request, tuple[int, ...]]] = {
         (403, 403, 200, 200, 200, 401, 401),
     ),
     "POST ownership transfer": (transfer, (403, 403, 403, 200, 404, 401, 401)),
+    "GET group mappings": (
+        fixed("GET", "/group-mappings"),
+        (403, 200, 200, 200, 404, 401, 401),
+    ),
+    "PUT group mappings": (
+        fixed("PUT", "/group-mappings", MAPPING),
+        (403, 200, 200, 200, 200, 401, 401),
+    ),
+    "POST group mappings plan": (
+        fixed("POST", "/group-mappings/plan", MAPPING),
+        (403, 200, 200, 200, 200, 401, 401),
+    ),
     "GET audit events": (fixed("GET", "/audit-events"), (403, 200, 200, 200, 200, 401, 401)),
     "GET audit export jsonl": (
         fixed("GET", "/audit-events?format=jsonl"),
@@ -174,6 +192,19 @@ def test_another_organizations_token_sees_only_its_own_organization(world: World
     assert all(
         s in {"globex", world.globex.owner.id} or s.startswith(("scim_", "sapi_")) for s in subjects
     )
+    # Acme has a group mapping stored; globex has none.
+    assert world.acme.call(token, "GET", "/group-mappings").status_code == 404
+
+
+def test_another_organizations_mapping_is_stored_for_it_and_leaves_acmes_alone(
+    world: World,
+) -> None:
+    theirs = {"plan": "enterprise_legacy", "rules": [{"group": "Globex", "seat_type": "premium"}]}
+    token = world.globex.owner.token
+    assert world.acme.call(token, "PUT", "/group-mappings", theirs).status_code == 200
+    assert world.acme.call(token, "GET", "/group-mappings").json["rules"][0]["group"] == "Globex"
+    acme = world.acme.call(world.acme.owner.token, "GET", "/group-mappings").json
+    assert (acme["version"], acme["rules"][0]["group"]) == (1, "Staff")
 
 
 def snapshot(world: World) -> Any:
@@ -183,4 +214,5 @@ def snapshot(world: World) -> Any:
         world.acme.call(owner, "GET", "/billing/seats").json,
         sorted((m["id"], m["role"], m["seat_type"], m["pinned"]) for m in members),
         world.acme.call(owner, "GET", "/audit-events").json["events"],
+        world.acme.call(owner, "GET", "/group-mappings").json,
     )

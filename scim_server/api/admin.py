@@ -21,11 +21,16 @@ from ..errors import (
     HANDLED_ERRORS,
     MalformedBody,
     NoSeat,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
     Unauthorized,
+    UnsupportedMediaType,
     api_error_body,
     translate,
 )
-from ..services import access, audit_log, billing, members
+from ..mappings_file import decode
+from ..services import access, audit_log, billing, group_mappings, members
 from ..services.access import Acting
 from . import schemas
 
@@ -170,6 +175,92 @@ def buy_seats() -> Response:
 def extra_usage() -> Response:
     enabled = schemas.load(schemas.ExtraUsage(), body())["enabled"]
     return json_response({"extra_usage": billing.set_extra_usage(db(), acting(), enabled)})
+
+
+# --- group mappings (SEATS.md §5) ---------------------------------------------------------------
+
+# A mapping file is a page of rules: a quarter of a MiB is far beyond any real one.
+MAX_MAPPING_BYTES = 256 * 1024
+# Each Content-Type a mapping may be sent as, and the type its source is stored as.
+MAPPING_TYPES = {
+    "application/yaml": "application/yaml",
+    "application/x-yaml": "application/yaml",
+    "text/yaml": "application/yaml",
+    "application/json": "application/json",
+}
+# What GET answers in; JSON first, the answer to a caller with no preference.
+MAPPING_ANSWERS = ["application/json", "application/yaml", "text/yaml", "application/x-yaml"]
+
+
+@blueprint.get("/group-mappings")
+@requires("edit_mappings")
+def group_mapping() -> Response:
+    answer = negotiated(MAPPING_ANSWERS)
+    stored = group_mappings.stored(db(), acting())
+    if stored is None:
+        raise NotFound(
+            "no group mapping is stored for this organization; PUT one to /api/v1/group-mappings"
+        )
+    if answer == "application/json":
+        response = respond(schemas.GroupMappingOut(), stored)
+    else:
+        # The file exactly as it was sent, so that its lines are those the rules name;
+        # a mapping sent as JSON is valid YAML as it is.
+        response = current_app.response_class(
+            stored.source, content_type=f"{answer}; charset=utf-8"
+        )
+    response.headers["ETag"] = f'"{stored.version}"'
+    return response
+
+
+@blueprint.put("/group-mappings")
+@requires("edit_mappings")
+def replace_group_mapping() -> Response:
+    text, media_type = mapping_body()
+    return json_response(group_mappings.apply(db(), acting(), text, media_type).as_json())
+
+
+@blueprint.post("/group-mappings/plan")
+@requires("edit_mappings")
+def plan_group_mapping() -> Response:
+    text, _ = mapping_body()
+    return json_response(group_mappings.preview(db(), acting(), text).as_json())
+
+
+def negotiated(offered: list[str]) -> str:
+    """The type to answer in: the first offered without an Accept header, else the best match."""
+    if not request.accept_mimetypes:
+        return offered[0]
+    best = request.accept_mimetypes.best_match(offered)
+    if best is None:
+        raise NotAcceptable(
+            f"this endpoint answers in {', '.join(offered)}; the Accept header names none of them",
+            offered=offered,
+        )
+    return str(best)
+
+
+def mapping_body() -> tuple[str, str]:
+    """A mapping file sent as the body: its text, and the media type to store it as."""
+    media_type = MAPPING_TYPES.get(request.mimetype)
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if media_type is None or charset not in ("utf-8", "utf8"):
+        sent = request.content_type or "no Content-Type"
+        raise UnsupportedMediaType(
+            f"send the mapping as UTF-8 YAML (Content-Type: application/yaml) or JSON "
+            f"(application/json), not {sent}",
+            accepted=list(MAPPING_TYPES),
+        )
+    too_large = PayloadTooLarge(
+        f"a mapping file may be at most {MAX_MAPPING_BYTES // 1024} KiB",
+        limit=MAX_MAPPING_BYTES,
+    )
+    if (request.content_length or 0) > MAX_MAPPING_BYTES:
+        raise too_large
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_MAPPING_BYTES:  # a chunked body, whose length was not announced
+        raise too_large
+    return decode(raw), media_type
 
 
 # --- the audit log (SEATS.md §8) ----------------------------------------------------------------
