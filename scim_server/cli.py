@@ -1,4 +1,4 @@
-"""Operator commands: `scim-server db|org|token|serve`."""
+"""Operator commands: `scim-server db|org|token|api-token|mappings|serve`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import config as configuration
@@ -138,6 +139,127 @@ def cmd_org_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- group mappings (SEATS.md §5) -------------------------------------------------------------
+
+
+def read_mapping(path: str) -> tuple[str, str]:
+    """The file's text (`-` is stdin) and the media type to store it as: JSON by its suffix."""
+    from .mappings_file import decode
+
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise DomainError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    json_file = path.lower().endswith(".json")
+    return decode(raw), "application/json" if json_file else "application/yaml"
+
+
+def cmd_mappings_check(args: argparse.Namespace) -> int:
+    from .services import group_mappings
+
+    text, _ = read_mapping(args.file)
+    if args.org:
+        # A dry run checks the file against the organization's plan, and writes nothing.
+        group_mappings.preview_for(database(), args.org, text)
+    mapping = group_mappings.check(text)
+    where = f" for {args.org}" if args.org else ""
+    rules = _count(len(mapping.rules), "rule")
+    print(f"{file_name(args.file)}: OK{where} (plan {mapping.plan}, {rules})")
+    return 0
+
+
+def cmd_mappings_plan(args: argparse.Namespace) -> int:
+    from .services import group_mappings
+
+    text, _ = read_mapping(args.file)
+    preview = group_mappings.preview_for(database(), args.org, text)
+    print(json.dumps(preview.as_json()) if args.json else render_preview(preview.as_json()))
+    return 0
+
+
+def cmd_mappings_apply(args: argparse.Namespace) -> int:
+    from .services import group_mappings
+
+    text, media_type = read_mapping(args.file)
+    preview = group_mappings.apply_for(database(), args.org, text, media_type)
+    print(json.dumps(preview.as_json()) if args.json else render_preview(preview.as_json()))
+    return 0
+
+
+def cmd_mappings_show(args: argparse.Namespace) -> int:
+    from .services import group_mappings
+
+    stored = group_mappings.stored_for(database(), args.org)
+    if stored is None:
+        print(f"no group mapping is stored for {args.org}", file=sys.stderr)
+        return 1
+    print(stored.source, end="" if stored.source.endswith("\n") else "\n")
+    return 0
+
+
+def render_preview(report: dict[str, Any]) -> str:
+    """A plan or an apply as tables: moves, blocked members, seats per type, the verdict."""
+    moves, blocked = report["moves"], report["blocked"]
+    done = "moved" if report["applied"] else "would move"
+    lines = [f"{_count(len(moves), 'member')} {done}" + (":" if moves else ".")]
+    lines += _table(
+        ["member", "from", "to", "rule", "why"],
+        [[m["userName"], m["from"], m["to"], _rule(m["rule"]), m["reason"]] for m in moves],
+    )
+    if blocked:
+        lines += ["", f"{_count(len(blocked), 'member')} blocked:"]
+        lines += _table(
+            ["member", "holds", "wants", "rule", "why"],
+            [[b["userName"], b["seat_type"], b["wanted"], _rule(b["rule"]), b["reason"]]
+             for b in blocked],
+        )  # fmt: skip
+    after = "after the moves" if report["applied"] else "if applied"
+    return "\n".join([*lines, "", f"seats {after}:", *_seats(report), "", _verdict(report)])
+
+
+def _seats(report: dict[str, Any]) -> list[str]:
+    missing = {s["seat_type"]: s["missing"] for s in report["shortfalls"]}
+    purchased = report["purchased"]
+    return _table(
+        ["seat type", "held", "purchased", "short"],
+        [[seat_type, str(held), str(purchased.get(seat_type, 0)), str(missing.get(seat_type, ""))]
+         for seat_type, held in report["held"].items()],
+    )  # fmt: skip
+
+
+def _verdict(report: dict[str, Any]) -> str:
+    if report["sufficient"]:
+        return "the allocation suffices"
+    buy = ", ".join(_count(s["missing"], f"{s['seat_type']} seat") for s in report["shortfalls"])
+    return f"the allocation does not suffice: buy {buy} for every mapped member to get their type"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def _rule(rule: dict[str, Any] | None) -> str:
+    if rule is None:
+        return "none: automatic rules"
+    line = f" (line {rule['line']})" if rule.get("line") else ""
+    return f"{rule['group']} -> {rule['seat_type']}{line}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def file_name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run under gunicorn; `exec` so that signals reach it directly."""
     argv = [
@@ -222,6 +344,25 @@ def parser() -> argparse.ArgumentParser:
         if action == "revoke":
             sub.add_argument("--prefix", required=True, help="the token's public prefix")
 
+    mappings = commands.add_parser("mappings", help="group mappings (SEATS.md §5)")
+    mapping_actions = mappings.add_subparsers(dest="action", required=True)
+    check = mapping_actions.add_parser("check", help="validate a mapping file; every error")
+    check.add_argument("file", metavar="FILE", help="the mapping file; - for stdin")
+    check.add_argument("--org", help="also check it is for this organization's plan")
+    check.set_defaults(func=cmd_mappings_check)
+    for action, func, help_text in (
+        ("plan", cmd_mappings_plan, "dry run: who would move, and whether the seats suffice"),
+        ("apply", cmd_mappings_apply, "store the mapping and re-evaluate every member not pinned"),
+    ):
+        sub = mapping_actions.add_parser(action, help=help_text)
+        sub.add_argument("file", metavar="FILE", help="the mapping file; - for stdin")
+        sub.add_argument("--org", required=True, help="organization slug")
+        sub.add_argument("--json", action="store_true")
+        sub.set_defaults(func=func)
+    show = mapping_actions.add_parser("show", help="print the stored mapping file")
+    show.add_argument("--org", required=True, help="organization slug")
+    show.set_defaults(func=cmd_mappings_show)
+
     serve = commands.add_parser("serve", help="run the server under gunicorn")
     serve.add_argument("--bind", default="127.0.0.1:8000")
     serve.add_argument("--workers", type=int, default=2)
@@ -235,6 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except DomainError as exc:
+        from .mappings_file import MappingErrors
+
+        if isinstance(exc, MappingErrors) and getattr(args, "file", None):
+            # FILE:LINE: message, the form editors and CI annotate a file from.
+            for error in exc.errors:
+                print(f"{file_name(args.file)}:{error.line}: {error.message}", file=sys.stderr)
+            return 1
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
 
