@@ -18,12 +18,16 @@ from sqlalchemy import func, select
 
 from scim_server.persistence.db import Database
 from scim_server.persistence.models import Organization, SeatAllocation, UserRow
+from scim_server.services import group_mappings
 
 from . import live
 from .databases import create_postgres, create_sqlite, drop_postgres, wanted_backends
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SEAT = "urn:ietf:params:scim:schemas:extension:seat:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+MAPPING = "plan: enterprise\nrules:\n  - group: Engineering\n    seat_type: chat_code\n"
 THREADS = 16
 
 pytestmark = pytest.mark.live
@@ -141,4 +145,57 @@ def test_scim_and_admin_requests_racing_for_the_last_seats_get_exactly_the_free_
         for r in answers[:12]
         if r.status_code == 409
     )
+    assert seats_in_database(busy_server, target.slug)["chat_code"] == (4, 4, 4)
+
+
+def test_group_changes_racing_for_mapped_seats_give_each_free_seat_once(
+    busy_server: live.LiveServer,
+) -> None:
+    """SEATS.md §5 under load: re-evaluations in parallel workers never over-give."""
+    target = organization(busy_server, chat=20, chat_code=4)  # 3 chat_code seats free
+    tag = uuid.uuid4().hex[:6]
+    fillers = create_all(target, [user(f"filler-{tag}-{i}") for i in range(3)])
+    engineers = create_all(target, [user(f"engineer-{tag}-{i}") for i in range(12)])
+    assert {r.json()[SEAT]["seatType"] for r in engineers} == {"chat"}
+    db = Database(busy_server.database_url)
+    try:
+        group_mappings.apply_for(db, target.slug, MAPPING)
+    finally:
+        db.dispose()
+    for filler in fillers:  # deprovisioned: three chat_code seats free, nobody waiting
+        response = requests.patch(
+            f"{target.base}/Users/{filler.json()['id']}",
+            json={
+                "schemas": [PATCH],
+                "Operations": [{"op": "replace", "value": {"active": False}}],
+            },
+            headers=target.headers,
+            timeout=60,
+        )
+        assert response.status_code == 200
+    groups = [
+        requests.post(
+            f"{target.base}/Groups",
+            json={"schemas": [GROUP], "displayName": "Engineering"},
+            headers=target.headers,
+            timeout=60,
+        ).json()["id"]
+        for _ in engineers
+    ]
+
+    def join(pair: tuple[str, requests.Response]) -> requests.Response:
+        operation = {"op": "add", "path": "members", "value": [{"value": pair[1].json()["id"]}]}
+        body = {"schemas": [PATCH], "Operations": [operation]}
+        url = f"{target.base}/Groups/{pair[0]}"
+        return requests.patch(url, json=body, headers=target.headers, timeout=60)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        answers = list(pool.map(join, zip(groups, engineers, strict=True)))
+    assert {r.status_code for r in answers} == {204}, [r.text for r in answers]
+    seated = [
+        requests.get(f"{target.base}/Users/{r.json()['id']}", headers=target.headers, timeout=60)
+        for r in engineers
+    ]
+    got = Counter(r.json().get(SEAT, {}).get("seatType") for r in seated)
+    assert got == {"chat_code": 3, "chat": 9}, got
     assert seats_in_database(busy_server, target.slug)["chat_code"] == (4, 4, 4)
