@@ -260,6 +260,78 @@ def file_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
+# The client secret never comes from argv (ps, shell history): this variable, or stdin.
+CLIENT_SECRET_ENV = "SCIM_SERVER_OIDC_CLIENT_SECRET"
+
+
+def oidc_client_secret(args: argparse.Namespace) -> str | None:
+    from_env = os.environ.get(CLIENT_SECRET_ENV)
+    if args.client_secret_stdin and from_env:
+        raise DomainError(f"give the client secret on stdin or in {CLIENT_SECRET_ENV}, not both")
+    if args.client_secret_stdin:
+        secret = sys.stdin.readline().strip()
+        if not secret:
+            raise DomainError("--client-secret-stdin: stdin held no secret")
+        return secret
+    return from_env or None
+
+
+def cmd_org_oidc_set(args: argparse.Namespace) -> int:
+    from .services import oidc_settings
+
+    settings = configuration.load()
+    stored = oidc_settings.configure(
+        database(),
+        settings["SECRET_KEY"],
+        args.org,
+        args.issuer,
+        args.client_id,
+        oidc_client_secret(args),
+        args.groups_claim,
+        args.allowed_domains.split(","),
+    )
+    print(json.dumps(stored) if args.json else f"OIDC sign-in set for {args.org}")
+    return 0
+
+
+def cmd_org_oidc_show(args: argparse.Namespace) -> int:
+    from .services import oidc_settings
+
+    shown = oidc_settings.show(database(), args.org)
+    if args.json:
+        print(json.dumps(shown))
+    else:
+        for key, value in shown.items():
+            print(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+    return 0
+
+
+def add_oidc_commands(org: Any) -> None:
+    oidc = org.add_parser("oidc", help="sign-in through OIDC (JIT provisioning)")
+    actions = oidc.add_subparsers(dest="oidc_action", required=True)
+    set_ = actions.add_parser(
+        "set", help=f"set the provider; the client secret from {CLIENT_SECRET_ENV} or stdin"
+    )
+    set_.add_argument("--org", required=True, help="organization slug")
+    set_.add_argument("--issuer", required=True, help="https URL, exactly the ID tokens' iss")
+    set_.add_argument("--client-id", required=True)
+    set_.add_argument("--groups-claim", default="groups", help="the claim listing groups")
+    set_.add_argument(
+        "--allowed-domains", required=True, help="email domains that may sign in: a.com,b.com"
+    )
+    set_.add_argument(
+        "--client-secret-stdin",
+        action="store_true",
+        help="read the client secret from stdin (kept as it is when given neither way)",
+    )
+    set_.add_argument("--json", action="store_true")
+    set_.set_defaults(func=cmd_org_oidc_set)
+    show = actions.add_parser("show", help="the settings, never the client secret")
+    show.add_argument("--org", required=True, help="organization slug")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_org_oidc_show)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run under gunicorn; `exec` so that signals reach it directly."""
     argv = [
@@ -316,6 +388,7 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--to", required=True, choices=["enterprise"])
     migrate.add_argument("--json", action="store_true")
     migrate.set_defaults(func=cmd_org_migrate)
+    add_oidc_commands(org)
 
     api_token = commands.add_parser("api-token", help="personal admin-API tokens")
     api_actions = api_token.add_subparsers(dest="action", required=True)

@@ -30,7 +30,7 @@ from ..errors import (
     translate,
 )
 from ..mappings_file import decode
-from ..services import access, audit_log, billing, group_mappings, members
+from ..services import access, audit_log, billing, group_mappings, members, oidc_settings
 from ..services.access import Acting
 from . import schemas
 
@@ -261,6 +261,16 @@ def mapping_body() -> tuple[str, str]:
     if len(raw) > MAX_MAPPING_BYTES:  # a chunked body, whose length was not announced
         raise too_large
     return decode(raw), media_type
+
+
+# --- sign-in through OIDC (SEATS.md §6) -------------------------------------------------------
+
+
+@blueprint.get("/oidc")
+@requires("read_oidc")
+def oidc() -> Response:
+    """The organization's OIDC settings, never the client secret; an operator sets them."""
+    return json_response(oidc_settings.read(db(), acting()))
 
 
 # --- the audit log (SEATS.md §8) ----------------------------------------------------------------
