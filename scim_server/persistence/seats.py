@@ -65,6 +65,36 @@ class SeatRepository:
             .execution_options(synchronize_session=False)
         )
 
+    def take_many(self, seat_type: str, count: int) -> bool:
+        """Hold `count` more seats of `seat_type` at once if that many are free (a batch)."""
+        if seat_type == UNASSIGNED or count == 0:
+            return True
+        result = self.session.execute(
+            update(SeatAllocation)
+            .where(
+                SeatAllocation.org_pk == self.org_pk,
+                SeatAllocation.seat_type == seat_type,
+                SeatAllocation.assigned + count <= SeatAllocation.purchased,
+            )
+            .values(assigned=SeatAllocation.assigned + count)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def release_many(self, seat_type: str, count: int) -> None:
+        if seat_type == UNASSIGNED or count == 0:
+            return
+        self.session.execute(
+            update(SeatAllocation)
+            .where(
+                SeatAllocation.org_pk == self.org_pk,
+                SeatAllocation.seat_type == seat_type,
+                SeatAllocation.assigned >= count,
+            )
+            .values(assigned=SeatAllocation.assigned - count)
+            .execution_options(synchronize_session=False)
+        )
+
     def lock(self) -> None:
         """Serialise with every other seat change of this organization (purchases, renewals).
 
