@@ -18,6 +18,9 @@ from scim_server.persistence.db import Database
 from scim_server.services import organizations
 
 
+LIVE_SECRET_KEY = "live-server-secret-key-of-32-characters-or-more"
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str
@@ -44,6 +47,8 @@ def running(database_url: str, folder: Path, workers: int = 2) -> Iterator[LiveS
         **os.environ,
         "SCIM_SERVER_DATABASE_URL": database_url,
         "SCIM_SERVER_LOG_LEVEL": "WARNING",
+        # Seals OIDC client secrets and signs sign-in cookies (tests/test_oidc_live.py).
+        "SCIM_SERVER_SECRET_KEY": LIVE_SECRET_KEY,
     }
     with serving(env, folder, workers) as url:
         yield LiveServer(url, database_url)
