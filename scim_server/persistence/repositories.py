@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    Row,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +39,94 @@ def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+# The statements every request runs are built once per process, with bound parameters:
+# building a statement and computing its cache key cost more CPU than SQLite takes to run
+# it, and a statement object that is reused keeps its cache key.
+
+
+@cache
+def _by_id(row: Any, for_update: bool) -> Executable:
+    query = select(row).where(row.org_pk == bindparam("org_pk"), row.id == bindparam("id"))
+    return query.with_for_update() if for_update else query
+
+
+@cache
+def _pks_by_id() -> Executable:
+    return select(UserRow.id, UserRow.pk).where(
+        UserRow.org_pk == bindparam("org_pk"), UserRow.id.in_(bindparam("ids", expanding=True))
+    )
+
+
+@cache
+def _groups_of() -> Executable:
+    return (
+        select(GroupMember.user_pk, GroupRow.id, GroupRow.display_name)
+        .join(GroupRow, GroupRow.pk == GroupMember.group_pk)
+        .where(GroupMember.user_pk.in_(bindparam("user_pks", expanding=True)))
+        .order_by(GroupRow.pk)
+    )
+
+
+@cache
+def _members_of() -> Executable:
+    display = func.coalesce(GroupMember.display, UserRow.display_name, UserRow.user_name)
+    return (
+        select(GroupMember.group_pk, UserRow.id, display)
+        .join(UserRow, UserRow.pk == GroupMember.user_pk)
+        .where(GroupMember.group_pk.in_(bindparam("group_pks", expanding=True)))
+        .order_by(GroupMember.group_pk, UserRow.pk)
+    )
+
+
+@cache
+def _add_members(dialect: str) -> Executable:
+    """INSERT ... ON CONFLICT DO NOTHING, run once per row (executemany).
+
+    SQLAlchemy sends the rows as one multi-row INSERT ("insertmanyvalues"); a statement
+    holding the rows itself would be compiled again for every request.
+    """
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, GroupMember.__table__)
+    return insert(table).on_conflict_do_nothing().returning(table.c.user_pk)
+
+
+@cache
+def _remove_members(some: bool) -> Executable:
+    statement = delete(GroupMember).where(GroupMember.group_pk == bindparam("group_pk"))
+    if some:
+        statement = statement.where(GroupMember.user_pk.in_(bindparam("user_pks", expanding=True)))
+    return statement
+
+
+@cache
+def _credentials() -> Executable:
+    tokens, orgs = cast(Table, Token.__table__), cast(Table, Organization.__table__)
+    return (
+        select(
+            tokens.c.pk,
+            tokens.c.org_pk,
+            tokens.c.kind,
+            tokens.c.token_hash,
+            tokens.c.member_pk,
+            tokens.c.revoked_at,
+            tokens.c.last_used_at,
+            orgs.c.slug,
+            orgs.c.plan,
+        )
+        .join(orgs, orgs.c.pk == tokens.c.org_pk)
+        .where(tokens.c.prefix == bindparam("prefix"))
+    )
+
+
+def token_credentials(connection: Connection, prefix: str) -> Row[Any] | None:
+    """What authenticating needs of a token and its organization: one core SELECT, no objects.
+
+    Every request runs it (Database.reading); the Organization itself would also load its
+    seat allocations.
+    """
+    return connection.execute(_credentials(), {"prefix": prefix}).first()
 
 
 def flush_unique(session: Session, what: str) -> None:
@@ -72,10 +171,9 @@ class _ResourceRepository:
         self.org_pk = org_pk
 
     def get(self, resource_id: str, for_update: bool = False) -> Any:
-        query = select(self.row).where(self.row.org_pk == self.org_pk, self.row.id == resource_id)
-        if for_update:
-            query = query.with_for_update()
-        return self.session.scalar(query)
+        return self.session.scalar(
+            _by_id(self.row, for_update), {"org_pk": self.org_pk, "id": resource_id}
+        )
 
     def count(self, criteria: ColumnElement[bool] | None) -> int:
         query = select(func.count()).select_from(self.row).where(self.row.org_pk == self.org_pk)
@@ -121,10 +219,8 @@ class UserRepository(_ResourceRepository):
             return {}
         found: dict[str, int] = {}
         for batch in chunks(wanted):
-            query = select(UserRow.id, UserRow.pk).where(
-                UserRow.org_pk == self.org_pk, UserRow.id.in_(batch)
-            )
-            found.update({user_id: pk for user_id, pk in self.session.execute(query)})
+            rows = self.session.execute(_pks_by_id(), {"org_pk": self.org_pk, "ids": batch})
+            found.update({user_id: pk for user_id, pk in rows})
         return found
 
     def groups_of(self, user_pks: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
@@ -132,13 +228,8 @@ class UserRepository(_ResourceRepository):
         result: dict[int, list[tuple[str, str]]] = {pk: [] for pk in user_pks}
         if not user_pks:
             return result
-        query = (
-            select(GroupMember.user_pk, GroupRow.id, GroupRow.display_name)
-            .join(GroupRow, GroupRow.pk == GroupMember.group_pk)
-            .where(GroupMember.user_pk.in_(user_pks))
-            .order_by(GroupRow.pk)
-        )
-        for user_pk, group_id, display in self.session.execute(query):
+        rows = self.session.execute(_groups_of(), {"user_pks": list(user_pks)})
+        for user_pk, group_id, display in rows:
             result[user_pk].append((group_id, display))
         return result
 
@@ -151,42 +242,33 @@ class GroupRepository(_ResourceRepository):
         result: dict[int, list[tuple[str, str | None]]] = {pk: [] for pk in group_pks}
         if not group_pks:
             return result
-        display = func.coalesce(GroupMember.display, UserRow.display_name, UserRow.user_name)
-        query = (
-            select(GroupMember.group_pk, UserRow.id, display)
-            .join(UserRow, UserRow.pk == GroupMember.user_pk)
-            .where(GroupMember.group_pk.in_(group_pks))
-            .order_by(GroupMember.group_pk, UserRow.pk)
-        )
-        for group_pk, user_id, name in self.session.execute(query):
+        rows = self.session.execute(_members_of(), {"group_pks": list(group_pks)})
+        for group_pk, user_id, name in rows:
             result[group_pk].append((user_id, name))
         return result
 
     def add_members(self, group_pk: int, members: Mapping[int, str | None]) -> int:
         """Insert memberships (user pk -> display), ignoring those that exist; how many were new."""
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        if not members:
+            return 0
+        statement = _add_members(self.session.get_bind().dialect.name)
         added = 0
         for batch in chunks(members):
             rows = [{"group_pk": group_pk, "user_pk": pk, "display": members[pk]} for pk in batch]
             # RETURNING counts what was inserted: psycopg reports rowcount -1 for this form.
-            statement = (
-                insert(GroupMember)
-                .values(rows)
-                .on_conflict_do_nothing()
-                .returning(GroupMember.user_pk)
-            )
-            added += len(self.session.execute(statement).all())
+            added += len(self.session.execute(statement, rows).all())
         return added
 
     def remove_members(self, group_pk: int, user_pks: Iterable[int] | None = None) -> int:
         """Delete the named memberships, or all of them when none are named."""
-        statement = delete(GroupMember).where(GroupMember.group_pk == group_pk)
         if user_pks is None:
-            return self.session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+            result = self.session.execute(_remove_members(False), {"group_pk": group_pk})
+            return result.rowcount or 0  # type: ignore[attr-defined]
         removed = 0
         for batch in chunks(set(user_pks)):
-            result = self.session.execute(statement.where(GroupMember.user_pk.in_(batch)))
+            result = self.session.execute(
+                _remove_members(True), {"group_pk": group_pk, "user_pks": batch}
+            )
             removed += result.rowcount or 0  # type: ignore[attr-defined]
         return removed
 
@@ -201,19 +283,6 @@ class TokenRepository:
 
     def by_prefix(self, prefix: str) -> Token | None:
         return self.session.scalar(select(Token).where(Token.prefix == prefix))
-
-    def by_prefix_with_org(self, prefix: str) -> tuple[Token, str, str] | None:
-        """A token with its organization's slug and plan in one query: every request authenticates.
-
-        (Loading the Organization would also load its seat allocations, a second query.)
-        """
-        query = (
-            select(Token, Organization.slug, Organization.plan)
-            .join(Organization, Organization.pk == Token.org_pk)
-            .where(Token.prefix == prefix)
-        )
-        row = self.session.execute(query).first()
-        return (row[0], row[1], row[2]) if row is not None else None
 
     def of_org(self, org_pk: int, kind: str) -> list[Token]:
         query = (

@@ -35,8 +35,23 @@ def validate(model_class: Any, payload: Any, context: Context) -> Any:
         raise scim_exception(exc) from exc
 
 
+# pydantic keeps parametrized models such as PatchOp[User] in a weak cache: once garbage
+# collected, the next PATCH builds the class again (milliseconds). Holding them here builds
+# each once per process.
+_PATCH_MODELS: dict[Any, Any] = {}
+
+
+def patch_model(model_class: Any) -> Any:
+    """PatchOp[model_class], built once."""
+    if model_class not in _PATCH_MODELS:
+        _PATCH_MODELS[model_class] = PatchOp[model_class]
+    return _PATCH_MODELS[model_class]
+
+
 def validate_patch(model_class: Any, payload: Any) -> Any:
-    return validate(PatchOp[model_class], normalize_patch(payload), Context.RESOURCE_PATCH_REQUEST)
+    return validate(
+        patch_model(model_class), normalize_patch(payload), Context.RESOURCE_PATCH_REQUEST
+    )
 
 
 def normalize_user_payload(payload: Any) -> Any:

@@ -10,7 +10,7 @@ from ..auth import tokens as material
 from ..errors import NotFound, Unauthorized
 from ..persistence.db import Database
 from ..persistence.models import Token
-from ..persistence.repositories import OrganizationRepository, TokenRepository
+from ..persistence.repositories import OrganizationRepository, TokenRepository, token_credentials
 from ..persistence.types import utcnow
 from . import audit
 from .audit import OPERATOR, Actor
@@ -97,17 +97,15 @@ def authenticate(db: Database, presented: str | None, kind: str, touch_seconds: 
     if parts is None or parts[0] != kind:
         material.matches(presented or "", None)
         raise Unauthorized("a valid bearer token is required")
-    with db.unit_of_work() as session:
-        found = TokenRepository(session).by_prefix_with_org(parts[1])
-        token, org_slug, plan = found if found is not None else (None, "", "")
-        valid = material.matches(presented or "", token.token_hash if token else None)
-        if token is None or not valid or token.revoked_at is not None or token.kind != kind:
-            raise Unauthorized("a valid bearer token is required")
-        caller = Caller(token.org_pk, org_slug, token.pk, kind, token.member_pk, plan, parts[1])
-        stale = _stale(token.last_used_at, touch_seconds)
-    if stale:
+    # Read on every request, never cached: a revoked token fails from the next request on.
+    with db.reading() as connection:
+        token = token_credentials(connection, parts[1])
+    valid = material.matches(presented or "", token.token_hash if token else None)
+    if token is None or not valid or token.revoked_at is not None or token.kind != kind:
+        raise Unauthorized("a valid bearer token is required")
+    if _stale(token.last_used_at, touch_seconds):
         _touch(db, token.pk)
-    return caller
+    return Caller(token.org_pk, token.slug, token.pk, kind, token.member_pk, token.plan, parts[1])
 
 
 def _stale(last_used: datetime | None, seconds: int) -> bool:
