@@ -213,6 +213,13 @@ def render_preview(report: dict[str, Any]) -> str:
             [[b["userName"], b["seat_type"], b["wanted"], _rule(b["rule"]), b["reason"]]
              for b in blocked],
         )  # fmt: skip
+    if released := report.get("released"):
+        # Their seat came from a rule that no longer matches them: it stays, now automatic.
+        lines += ["", f"{_count(len(released), 'member')} back to the automatic rules:"]
+        lines += _table(
+            ["member", "holds", "why"],
+            [[r["userName"], r["seat_type"], r["reason"]] for r in released],
+        )
     after = "after the moves" if report["applied"] else "if applied"
     return "\n".join([*lines, "", f"seats {after}:", *_seats(report), "", _verdict(report)])
 

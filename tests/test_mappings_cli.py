@@ -229,6 +229,20 @@ def test_apply_stores_the_file_and_show_prints_it_back_as_it_was(
     assert stored["version"] == 1 and stored["updated_by"] is None
 
 
+def test_a_member_no_rule_matches_any_more_is_listed_as_back_to_the_automatic_rules(
+    cli_run: Callable[..., Ran], acme: Acme, db: Database, tmp_path: Path
+) -> None:
+    group(acme.org, "Sales", acme.a[0])  # a0 leaves chat_code for chat...
+    group(acme.org, "Engineering", acme.b[0])  # ...and b0 takes it: none is free
+    cli_run("mappings", "apply", write(tmp_path, MAPPING), "--org", "acme", db=db)
+    without_sales = MAPPING.split("  - group: Sales")[0]
+    ran = cli_run("mappings", "plan", write(tmp_path, without_sales), "--org", "acme")
+    assert ran.out.startswith("0 members would move.\n")
+    assert "1 member back to the automatic rules:" in ran.out
+    [row] = [line.split() for line in ran.out.splitlines() if line.startswith("  a0")]
+    assert row[:2] == ["a0", "chat"] and "no longer in a mapped group" in " ".join(row)
+
+
 def test_apply_reads_stdin_and_a_json_file_is_stored_as_json(
     cli_run: Callable[..., Ran], acme: Acme, db: Database, tmp_path: Path
 ) -> None:
