@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scim_server.auth import oidc
+from scim_server.auth import discovery
 from scim_server.auth.cookies import SESSION, SIGN_IN, CookieInvalid, CookieSigner
 from scim_server.auth.sealing import SecretBox, UnreadableSecret
 from scim_server.domain import identity
@@ -90,26 +90,26 @@ DOCUMENT = {
 
 
 def test_algorithms_default_to_rs256_and_never_include_none_or_hmac() -> None:
-    assert oidc.discovered(ISSUER, DOCUMENT).algorithms == ("RS256",)
+    assert discovery.discovered(ISSUER, DOCUMENT).algorithms == ("RS256",)
     offered = {**DOCUMENT, "id_token_signing_alg_values_supported": ["none", "HS256", "ES256"]}
-    assert oidc.discovered(ISSUER, offered).algorithms == ("ES256",)
+    assert discovery.discovered(ISSUER, offered).algorithms == ("ES256",)
 
 
 def test_a_document_without_its_endpoints_is_refused() -> None:
     with pytest.raises(ProviderUnavailable, match="jwks_uri"):
-        oidc.discovered(ISSUER, {k: v for k, v in DOCUMENT.items() if k != "jwks_uri"})
+        discovery.discovered(ISSUER, {k: v for k, v in DOCUMENT.items() if k != "jwks_uri"})
 
 
 def test_client_secret_post_is_used_only_when_basic_is_not_offered() -> None:
-    assert oidc.discovered(ISSUER, DOCUMENT).token_auth_method == "client_secret_basic"
+    assert discovery.discovered(ISSUER, DOCUMENT).token_auth_method == "client_secret_basic"
     post = {**DOCUMENT, "token_endpoint_auth_methods_supported": ["client_secret_post"]}
-    assert oidc.discovered(ISSUER, post).token_auth_method == "client_secret_post"
+    assert discovery.discovered(ISSUER, post).token_auth_method == "client_secret_post"
 
 
 def test_discovery_is_cached_for_its_ttl_then_fetched_again() -> None:
     now = [0.0]
     fetched: list[str] = []
-    directory = oidc.ProviderDirectory(ttl=300, timeout=1, clock=lambda: now[0])
+    directory = discovery.ProviderDirectory(ttl=300, timeout=1, clock=lambda: now[0])
     directory.get = lambda url: fetched.append(url) or dict(DOCUMENT)  # type: ignore[method-assign]
     directory.provider(ISSUER)
     now[0] = 299

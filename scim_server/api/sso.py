@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from ..auth.oidc import ProviderDirectory
+from ..auth.discovery import ProviderDirectory
 from ..errors import HANDLED_ERRORS, api_error_body, translate
 from ..services import jit, sso
 from ..services.organizations import SLUG

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..auth import oidc
 from ..auth.cookies import SESSION, SIGN_IN, CookieInvalid, CookieSigner
+from ..auth.discovery import ProviderDirectory
 from ..errors import ProviderDenied, SessionRequired, SignInStateInvalid, StateMismatch
 from ..persistence.db import Database
 from . import jit, oidc_settings
@@ -35,7 +36,7 @@ class Started:
 
 
 def start(
-    db: Database, providers: oidc.ProviderDirectory, config: SsoConfig, slug: str, redirect_uri: str
+    db: Database, providers: ProviderDirectory, config: SsoConfig, slug: str, redirect_uri: str
 ) -> Started:
     settings = oidc_settings.for_sign_in(db, config.secret_key, slug)
     provider = providers.provider(settings.issuer)
@@ -55,7 +56,7 @@ def start(
 
 def finish(
     db: Database,
-    providers: oidc.ProviderDirectory,
+    providers: ProviderDirectory,
     config: SsoConfig,
     slug: str,
     redirect_uri: str,
