@@ -454,7 +454,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, so that a closed pipe is caught below
+        return code
     except DomainError as exc:
         from .mappings_file import MappingErrors
 
@@ -465,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of the command, and no traceback.
+        # Point stdout at /dev/null so that flushing it at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports it
 
 
 def _redact(url: str) -> str:

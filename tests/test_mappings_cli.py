@@ -286,3 +286,19 @@ def test_check_runs_as_an_operator_runs_it_without_a_traceback(tmp_path: Path) -
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[0].startswith(f"{path}:4: ")
+
+
+def test_a_reader_closing_the_pipe_early_gets_no_traceback(tmp_path: Path) -> None:
+    many = "plan: enterprise\nrules:\n" + "".join(
+        f"  - group: g{i}\n    seat_type: chat\n" for i in range(20000)
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "scim_server.cli", "mappings", "check", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    reader.stdout.close()  # as `| head` does once it has what it wants
+    _, err = reader.communicate(many.encode())
+    assert b"Traceback" not in err
