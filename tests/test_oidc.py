@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 
 from scim_server.app import create_app
 from scim_server.persistence.db import Database
-from scim_server.persistence.identity import IdentityRow
+from scim_server.persistence.identity import IdentityRepository, IdentityRow
 from scim_server.persistence.models import AuditEvent, UserRow
-from scim_server.services import group_mappings, oidc_settings
+from scim_server.services import group_mappings, jit, oidc_settings
 
 from .admin_client import Org, add_member, new_org, set_active
 from .oidc_idp import (
@@ -637,3 +637,47 @@ def test_the_client_secret_is_never_in_logs_audit_or_answers(
     with db.unit_of_work() as session:
         events = session.scalars(select(AuditEvent)).all()
         assert all(CLIENT_SECRET not in json.dumps([e.before, e.after, e.reason]) for e in events)
+
+
+# --- the rest of the flow -------------------------------------------------------------------------
+
+
+def test_an_id_token_without_a_subject_is_refused(
+    acme: Org, idp: FakeProvider, db: Database
+) -> None:
+    claims = lambda p: {k: v for k, v in p.standard_claims().items() if k != "sub"}  # noqa: E731
+    refused(attempt(acme, idp, db, lambda p: p.sign(claims(p))), 401, "id_token_invalid")
+
+
+def test_logout_drops_the_session(acme: Org, idp: FakeProvider) -> None:
+    signed_in_member(acme, sign_in(acme, idp))
+    response = acme.client.post("/sso/acme/logout")
+    assert response.status_code == 204
+    assert "max-age=0" in cookie(response, "sso_session").lower()
+    refused(acme.client.get("/sso/acme/me"), 401, "session_required")
+
+
+def test_a_first_sign_in_racing_its_twin_signs_in_as_the_member_the_twin_created(
+    acme: Org, idp: FakeProvider, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both read "nobody yet"; the twin commits first, so our insert breaks a unique key."""
+    twin = signed_in_member(acme, sign_in(acme, idp))
+    blind = {"by_subject": True, "by_user_name": True}
+
+    def once(name: str, real: Any) -> Any:
+        def looked_up(*args: Any) -> Any:
+            if blind[name]:
+                blind[name] = False
+                return None
+            return real(*args)
+
+        return looked_up
+
+    monkeypatch.setattr(
+        IdentityRepository, "by_subject", once("by_subject", IdentityRepository.by_subject)
+    )
+    monkeypatch.setattr(jit, "_by_user_name", once("by_user_name", jit._by_user_name))
+    before = count_members(db)
+    assert signed_in_member(acme, sign_in(acme, idp))["id"] == twin["id"]
+    assert count_members(db) == before
+    assert not any(blind.values())  # the race did happen
