@@ -151,7 +151,8 @@ def read_mapping(path: str) -> tuple[str, str]:
     except OSError as exc:
         raise DomainError(f"cannot read {path}: {exc.strerror or exc}") from exc
     json_file = path.lower().endswith(".json")
-    return decode(raw), "application/json" if json_file else "application/yaml"
+    media_type = "application/json" if json_file else "application/yaml"
+    return decode(raw, media_type), media_type
 
 
 def cmd_mappings_check(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ Decisions where SEATS.md is silent:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -143,18 +144,32 @@ def load_mapping(text: str, expected_plan: str | None = None) -> Mapping:
     return Mapping(valid["plan"], rules)
 
 
-def decode(raw: bytes) -> str:
+def decode(raw: bytes, media_type: str = "application/yaml") -> str:
     """A file's bytes as text (UTF-8, a BOM dropped); MappingErrors at the line of a bad byte.
 
     The CLI reads files and the admin API reads bodies as bytes: both decode here, so a
-    file in another encoding is an error with its line, like any other.
+    file in another encoding is an error with its line, like any other. A file said to be
+    JSON must be JSON: it is stored and served as such (YAML would accept more).
     """
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         message = f"not valid UTF-8: byte 0x{raw[exc.start]:02x} ({exc.reason}); save as UTF-8"
         raise MappingErrors([MappingError(line, message)]) from exc
+    if media_type == "application/json" and text.strip():
+        _check_json(text)
+    return text
+
+
+def _check_json(text: str) -> None:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+        raise MappingErrors([MappingError(exc.lineno, message)]) from exc
+    except RecursionError as exc:
+        raise MappingErrors([MappingError(1, f"not valid JSON: {_TOO_DEEP}")]) from exc
 
 
 def dump_json(mapping: Mapping) -> dict[str, Any]:
@@ -230,9 +245,16 @@ def _parse(text: str) -> tuple[Any, _Lines, list[MappingError]]:
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise MappingErrors([MappingError(line, f"not valid YAML: {exc.reason}")]) from exc
+    except RecursionError as exc:
+        # PyYAML composes nested collections recursively: "[[[[…" would exhaust the stack.
+        line = loader.get_mark().line + 1 if loader is not None else 1
+        raise MappingErrors([MappingError(line, f"not valid YAML: {_TOO_DEEP}")]) from exc
     finally:
         if loader is not None:
             loader.dispose()
+
+
+_TOO_DEEP = "collections nested too deeply to read (a mapping file nests three levels)"
 
 
 def _dotted(path: Path) -> str:

@@ -241,6 +241,18 @@ def test_a_body_not_in_utf8_is_422_at_the_line_of_the_bad_byte(acme: Org, admin:
     assert "UTF-8" in body["errors"][0]["message"]
 
 
+def test_a_body_sent_as_json_that_is_not_json_is_422_at_its_line(acme: Org, admin: Person) -> None:
+    body = error(put(acme, admin.token, MAPPING, "application/json"), 422, "invalid_mapping")
+    [only] = body["errors"]
+    assert only["line"] == 1 and only["message"].startswith("not valid JSON: Expecting value")
+    assert get(acme, admin.token).status_code == 404
+
+
+def test_a_body_nested_too_deeply_is_422_not_a_crash(acme: Org, admin: Person) -> None:
+    body = error(plan(acme, admin.token, "[" * 100_000), 422, "invalid_mapping")
+    assert "nested too deeply" in body["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     "content_type",
     ["text/plain", "application/x-www-form-urlencoded", "application/yaml; charset=latin-1", ""],

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from scim_server import cli
-from scim_server.mappings_file import MappingErrors, decode
+from scim_server.mappings_file import MappingErrors, decode, load_mapping
 from scim_server.persistence.db import Database
 
 from .admin_client import Org, Person, add_members, new_org
@@ -31,6 +31,31 @@ def test_a_file_not_in_utf8_is_an_error_at_the_line_of_the_bad_byte() -> None:
     [error] = raised.value.errors
     assert error.line == 3
     assert error.message.startswith("not valid UTF-8: byte 0xe9")
+
+
+def test_a_file_said_to_be_json_must_be_json_with_the_line_of_the_problem() -> None:
+    assert decode(b'{"plan": "enterprise", "rules": []}', "application/json").startswith("{")
+    with pytest.raises(MappingErrors) as raised:
+        decode(b'{"plan": "enterprise",\n "rules": [,]}', "application/json")
+    assert [(e.line, e.message) for e in raised.value.errors] == [
+        (2, "not valid JSON: Expecting value (column 12)")
+    ]
+    with pytest.raises(MappingErrors):
+        decode(b"plan: enterprise\nrules: []\n", "application/json")
+
+
+@pytest.mark.parametrize(
+    ("text", "media_type"),
+    [("[" * 100_000, "application/yaml"), ("- " * 60_000 + "x", "application/yaml"),
+     ("[" * 100_000, "application/json")],
+)  # fmt: skip
+def test_a_file_nested_deeper_than_python_can_read_is_an_error_not_a_crash(
+    text: str, media_type: str
+) -> None:
+    with pytest.raises(MappingErrors) as raised:
+        load_mapping(decode(text.encode(), media_type))
+    [error] = raised.value.errors
+    assert error.line == 1 and "nested too deeply" in error.message
 
 
 # --- running the commands ---------------------------------------------------------------------
@@ -260,6 +285,14 @@ def test_apply_reads_stdin_and_a_json_file_is_stored_as_json(
         "application/json",
         as_json,
     )
+
+
+def test_a_json_file_that_is_not_json_is_refused_at_its_line(
+    cli_run: Callable[..., Ran], tmp_path: Path
+) -> None:
+    path = write(tmp_path, MAPPING, "acme.json")
+    ran = cli_run("mappings", "check", path)
+    assert ran.code == 1 and ran.err.startswith(f"{path}:1: not valid JSON: ")
 
 
 def test_an_invalid_file_is_not_applied(

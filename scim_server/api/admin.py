@@ -260,7 +260,7 @@ def mapping_body() -> tuple[str, str]:
     raw = request.get_data(cache=True)
     if len(raw) > MAX_MAPPING_BYTES:  # a chunked body, whose length was not announced
         raise too_large
-    return decode(raw), media_type
+    return decode(raw, media_type), media_type
 
 
 # --- sign-in through OIDC (SEATS.md §6) -------------------------------------------------------
