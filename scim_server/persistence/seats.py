@@ -11,12 +11,54 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Executable, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.seats import UNASSIGNED, Allocation
 from .models import SeatAllocation, UserRow
+
+# Every create and seat change runs these: built once, with bound parameters (building a
+# statement and its cache key costs more than running it; see repositories.py). An UPDATE's
+# parameters may not take its columns' names.
+
+
+@cache
+def _allocation() -> Executable:
+    return (
+        select(SeatAllocation.seat_type, SeatAllocation.purchased, SeatAllocation.assigned)
+        .where(SeatAllocation.org_pk == bindparam("org_pk"))
+        .execution_options(populate_existing=True)
+    )
+
+
+@cache
+def _take() -> Executable:
+    return (
+        update(SeatAllocation)
+        .where(
+            SeatAllocation.org_pk == bindparam("b_org_pk"),
+            SeatAllocation.seat_type == bindparam("b_seat_type"),
+            SeatAllocation.assigned < SeatAllocation.purchased,
+        )
+        .values(assigned=SeatAllocation.assigned + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _release() -> Executable:
+    return (
+        update(SeatAllocation)
+        .where(
+            SeatAllocation.org_pk == bindparam("b_org_pk"),
+            SeatAllocation.seat_type == bindparam("b_seat_type"),
+            SeatAllocation.assigned > 0,
+        )
+        .values(assigned=SeatAllocation.assigned - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class SeatRepository:
@@ -25,11 +67,7 @@ class SeatRepository:
         self.org_pk = org_pk
 
     def allocation(self) -> Allocation:
-        rows = self.session.execute(
-            select(SeatAllocation.seat_type, SeatAllocation.purchased, SeatAllocation.assigned)
-            .where(SeatAllocation.org_pk == self.org_pk)
-            .execution_options(populate_existing=True)
-        ).all()
+        rows = self.session.execute(_allocation(), {"org_pk": self.org_pk}).all()
         return Allocation(
             {seat_type: purchased for seat_type, purchased, _ in rows},
             {seat_type: assigned for seat_type, _, assigned in rows},
@@ -39,31 +77,13 @@ class SeatRepository:
         """Hold one more seat of `seat_type` if one is free; False when none is."""
         if seat_type == UNASSIGNED:
             return True
-        result = self.session.execute(
-            update(SeatAllocation)
-            .where(
-                SeatAllocation.org_pk == self.org_pk,
-                SeatAllocation.seat_type == seat_type,
-                SeatAllocation.assigned < SeatAllocation.purchased,
-            )
-            .values(assigned=SeatAllocation.assigned + 1)
-            .execution_options(synchronize_session=False)
-        )
+        result = self.session.execute(_take(), {"b_org_pk": self.org_pk, "b_seat_type": seat_type})
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def release(self, seat_type: str) -> None:
         if seat_type == UNASSIGNED:
             return
-        self.session.execute(
-            update(SeatAllocation)
-            .where(
-                SeatAllocation.org_pk == self.org_pk,
-                SeatAllocation.seat_type == seat_type,
-                SeatAllocation.assigned > 0,
-            )
-            .values(assigned=SeatAllocation.assigned - 1)
-            .execution_options(synchronize_session=False)
-        )
+        self.session.execute(_release(), {"b_org_pk": self.org_pk, "b_seat_type": seat_type})
 
     def take_many(self, seat_type: str, count: int) -> bool:
         """Hold `count` more seats of `seat_type` at once if that many are free (a batch)."""
