@@ -11,6 +11,7 @@ from sqlalchemy import (
     Connection,
     Executable,
     Row,
+    Select,
     Table,
     bindparam,
     delete,
@@ -53,30 +54,43 @@ def _by_id(row: Any, for_update: bool) -> Executable:
 
 
 @cache
+def _page(row: Any) -> Select[Any]:
+    table = cast(Table, row.__table__)
+    return select(table).where(table.c.org_pk == bindparam("org_pk"))
+
+
+# Reads of columns run on the tables, not the mapped classes: no ORM objects are loaded, and
+# SQLAlchemy takes its shorter core path.
+_USERS = cast(Table, UserRow.__table__)
+_GROUPS = cast(Table, GroupRow.__table__)
+_MEMBERS = cast(Table, GroupMember.__table__)
+
+
+@cache
 def _pks_by_id() -> Executable:
-    return select(UserRow.id, UserRow.pk).where(
-        UserRow.org_pk == bindparam("org_pk"), UserRow.id.in_(bindparam("ids", expanding=True))
+    return select(_USERS.c.id, _USERS.c.pk).where(
+        _USERS.c.org_pk == bindparam("org_pk"), _USERS.c.id.in_(bindparam("ids", expanding=True))
     )
 
 
 @cache
 def _groups_of() -> Executable:
     return (
-        select(GroupMember.user_pk, GroupRow.id, GroupRow.display_name)
-        .join(GroupRow, GroupRow.pk == GroupMember.group_pk)
-        .where(GroupMember.user_pk.in_(bindparam("user_pks", expanding=True)))
-        .order_by(GroupRow.pk)
+        select(_MEMBERS.c.user_pk, _GROUPS.c.id, _GROUPS.c.display_name)
+        .join(_GROUPS, _GROUPS.c.pk == _MEMBERS.c.group_pk)
+        .where(_MEMBERS.c.user_pk.in_(bindparam("user_pks", expanding=True)))
+        .order_by(_GROUPS.c.pk)
     )
 
 
 @cache
 def _members_of() -> Executable:
-    display = func.coalesce(GroupMember.display, UserRow.display_name, UserRow.user_name)
+    display = func.coalesce(_MEMBERS.c.display, _USERS.c.display_name, _USERS.c.user_name)
     return (
-        select(GroupMember.group_pk, UserRow.id, display)
-        .join(UserRow, UserRow.pk == GroupMember.user_pk)
-        .where(GroupMember.group_pk.in_(bindparam("group_pks", expanding=True)))
-        .order_by(GroupMember.group_pk, UserRow.pk)
+        select(_MEMBERS.c.group_pk, _USERS.c.id, display)
+        .join(_USERS, _USERS.c.pk == _MEMBERS.c.user_pk)
+        .where(_MEMBERS.c.group_pk.in_(bindparam("group_pks", expanding=True)))
+        .order_by(_MEMBERS.c.group_pk, _USERS.c.pk)
     )
 
 
@@ -88,8 +102,7 @@ def _add_members(dialect: str) -> Executable:
     holding the rows itself would be compiled again for every request.
     """
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = cast(Table, GroupMember.__table__)
-    return insert(table).on_conflict_do_nothing().returning(table.c.user_pk)
+    return insert(_MEMBERS).on_conflict_do_nothing().returning(_MEMBERS.c.user_pk)
 
 
 @cache
@@ -188,11 +201,13 @@ class _ResourceRepository:
         offset: int,
         limit: int,
     ) -> list[Any]:
-        query = select(self.row).where(self.row.org_pk == self.org_pk)
+        """Core rows (read-only, attribute access as on the mapped class): lists never write
+        what they read, and loading ORM objects costs more than the query."""
+        query = _page(self.row)
         if criteria is not None:
             query = query.where(criteria)
         query = query.order_by(*order).offset(offset).limit(limit)
-        return list(self.session.scalars(query))
+        return list(self.session.execute(query, {"org_pk": self.org_pk}))
 
     def add(self, row: Any, what: str) -> Any:
         row.org_pk = self.org_pk
