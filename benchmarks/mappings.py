@@ -161,11 +161,15 @@ def _member_id(db: Database, pk: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--database-url", default=None, help="a PostgreSQL server (default: SQLite)")
+    parser.add_argument(
+        "--database-url", default=None, help="a PostgreSQL server (default: SQLite)"
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as folder:
-        with throwaway_database(Path(folder), args.database_url, "scim_mappings") as url:
-            result = run(url, args.users)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        throwaway_database(Path(folder), args.database_url, "scim_mappings") as url,
+    ):
+        result = run(url, args.users)
     for key, value in result.items():
         print(f"{key:>22}: {value}")
     return 0

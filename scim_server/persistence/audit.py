@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -12,6 +12,7 @@ from sqlalchemy import Executable, Select, Table, insert, select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent
+from .repositories import chunks
 from .types import utcnow
 
 _FIELDS = (
@@ -50,6 +51,16 @@ class AuditRepository:
         values: dict[str, Any] = {name: getattr(event, name) for name in _FIELDS}
         values.update(org_pk=self.org_pk, at=event.at or utcnow())
         self.session.execute(_append(), values)
+
+    def add_many(self, events: Iterable[AuditEvent], batch: int = 1000) -> None:
+        """Many events, a thousand to an INSERT: a mapping moving 50,000 members (§5)."""
+        now = utcnow()
+        rows = (
+            {**{name: getattr(e, name) for name in _FIELDS}, "org_pk": self.org_pk, "at": now}
+            for e in events
+        )
+        for chunk in chunks(rows, batch):
+            self.session.execute(_append(), chunk)
 
     def page(self, query: AuditQuery, limit: int) -> list[AuditEvent]:
         return list(self.session.scalars(self._select(query).limit(limit)))

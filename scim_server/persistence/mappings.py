@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .models import GroupMappingRow, GroupMember, GroupRow, UserRow
@@ -99,3 +100,19 @@ class GroupMappingRepository:
         for user_pk, display_name, external_id, group_id in self.session.execute(query):
             found.setdefault(user_pk, []).append((display_name, external_id, group_id))
         return found
+
+    def set_seats(self, pks: Iterable[int], seat_type: str, source: str, seated: bool) -> None:
+        """The seat of many members at once; `seated` ends their wait for a seat.
+
+        Only the seat columns: the counters are the SeatRepository's, and the caller
+        (SeatDesk) changes both in the same transaction.
+        """
+        values: dict[str, Any] = {"seat_type": seat_type, "seat_source": source}
+        if seated:
+            values["waiting_since"] = None
+        for batch in chunks(sorted(pks)):
+            self.session.execute(
+                update(UserRow)
+                .where(UserRow.org_pk == self.org_pk, UserRow.pk.in_(batch))
+                .values(**values)
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,4 +47,28 @@ def record(
             after=after,
             reason=reason,
         )
+    )
+
+
+def record_many(
+    session: Session,
+    org_pk: int,
+    actor: Actor,
+    action: str,
+    changes: Iterable[tuple[tuple[str, str | None], dict[str, Any], dict[str, Any], str]],
+) -> None:
+    """`record` for many subjects at once: (subject, before, after, reason) each."""
+    AuditRepository(session, org_pk).add_many(
+        AuditEvent(
+            actor_kind=actor.kind,
+            actor=actor.id,
+            source=actor.source,
+            action=action,
+            subject_kind=subject[0],
+            subject_id=subject[1],
+            before=before,
+            after=after,
+            reason=reason,
+        )
+        for subject, before, after, reason in changes
     )

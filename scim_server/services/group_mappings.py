@@ -20,7 +20,6 @@ from ..errors import InvalidInput
 from ..mappings_file import dump_json, from_json, load_mapping
 from ..persistence.db import Database
 from ..persistence.mappings import GroupMappingRepository, MemberFacts
-from ..persistence.members import MemberRepository
 from ..persistence.models import GroupMappingRow
 from ..persistence.repositories import OrganizationRepository
 from ..persistence.seats import SeatRepository
@@ -178,8 +177,8 @@ def reevaluate(
     pks = set(member_pks)
     if mapping is None or not pks:
         return None
-    planned, _ = _decide(session, org_pk, plan, mapping, pks, lock=True)
-    _execute(session, org_pk, plan, actor, planned)
+    planned, facts = _decide(session, org_pk, plan, mapping, pks, lock=True)
+    _execute(session, org_pk, plan, actor, planned, facts)
     return planned
 
 
@@ -231,7 +230,7 @@ def _apply(
         session, org_pk, actor, "mapping.changed", ("group_mapping", str(row.version)),
         before, _summary(row), f"mapping applied: {len(planned.moves)} member(s) move",
     )  # fmt: skip
-    _execute(session, org_pk, plan, actor, planned)
+    _execute(session, org_pk, plan, actor, planned, facts)
     return _report(session, org_pk, planned, facts, applied=True)
 
 
@@ -269,13 +268,18 @@ def _member(facts: MemberFacts) -> Member:
     )
 
 
-def _execute(session: Session, org_pk: int, plan: Plan, actor: Actor, planned: MovePlan) -> None:
-    ids = [m.member for m in planned.moves] + [r.member for r in planned.released]
-    if not ids:
+def _execute(
+    session: Session,
+    org_pk: int,
+    plan: Plan,
+    actor: Actor,
+    planned: MovePlan,
+    facts: dict[str, MemberFacts],
+) -> None:
+    if not planned.moves and not planned.released:
         return
-    rows = MemberRepository(session, org_pk).by_ids(ids, for_update=True)
     mapping_actor = Actor(actor.kind, actor.id, "group_mapping")
-    SeatDesk(session, org_pk, plan, mapping_actor).apply_mapping(planned, rows)
+    SeatDesk(session, org_pk, plan, mapping_actor).apply_mapping(planned, facts)
 
 
 def _report(

@@ -6,7 +6,7 @@ waiting line and the audit log cannot be bypassed by one caller.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,6 +16,7 @@ from ..domain import seats
 from ..domain.mappings import Move, MovePlan
 from ..domain.plans import Plan
 from ..domain.seats import UNASSIGNED, SeatUnavailable
+from ..persistence.mappings import GroupMappingRepository, MemberFacts
 from ..persistence.models import UserRow
 from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
@@ -184,12 +185,13 @@ class SeatDesk:
 
     # --- group mappings (SEATS.md §5) --------------------------------------------------
 
-    def apply_mapping(self, planned: MovePlan, members: Mapping[str, UserRow]) -> None:
+    def apply_mapping(self, planned: MovePlan, members: Mapping[str, MemberFacts]) -> None:
         """A mapping's moves at once, as an admin batch: release every seat, then take.
 
-        Counted per seat type, so a mapping moving 50,000 members costs two statements per
-        type, not two per member. `planned` was made on this transaction's locked
-        allocation, so every take succeeds; if one did not, nothing is changed.
+        In bulk, as a mapping can move 50,000 members: two statements per seat type for
+        the counters, one UPDATE per thousand members, one audit INSERT per thousand
+        events. `planned` was made on this transaction's locked allocation and members, so
+        every take succeeds; if one did not, nothing is changed.
         """
         leaving = Counter(m.from_type for m in planned.moves)
         for seat_type, count in leaving.items():
@@ -202,18 +204,32 @@ class SeatDesk:
                     allocation.purchased.get(seat_type, 0),
                     allocation.assigned.get(seat_type, 0),
                 )
+        automatic = self._automatic_source()
+        updates: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
+        changes = []
         for move in planned.moves:
-            member = members[move.member]
-            member.waiting_since = None
-            source = "group_mapping" if move.mapped else self._automatic_source()
-            before = seat_state(member)
-            self._set(member, move.to_type, source, before, rule_reason(move), flush=False)
+            source = "group_mapping" if move.mapped else automatic
+            changes.append(
+                self._bulk(members[move.member], move.to_type, source, rule_reason(move))
+            )
+            updates[(move.to_type, source, True)].append(members[move.member].pk)
         for released in planned.released:
             member = members[released.member]
-            before = seat_state(member)
-            source = self._automatic_source()
-            self._set(member, member.seat_type, source, before, released.reason, flush=False)
-        self.session.flush()
+            changes.append(self._bulk(member, member.seat_type, automatic, released.reason))
+            updates[(member.seat_type, automatic, False)].append(member.pk)
+        repository = GroupMappingRepository(self.session, self.org_pk)
+        for (seat_type, source, seated), pks in updates.items():
+            repository.set_seats(pks, seat_type, source, seated)
+        audit.record_many(self.session, self.org_pk, self.actor, "seat.changed", changes)
+
+    @staticmethod
+    def _bulk(
+        member: MemberFacts, seat_type: str, source: str, reason: str
+    ) -> tuple[tuple[str, str], dict[str, Any], dict[str, Any], str]:
+        before = {"seat_type": member.seat_type, "seat_source": member.seat_source}
+        after = {"seat_type": seat_type, "seat_source": source}
+        pinned = {"pinned": member.pinned}
+        return ("member", member.id), before | pinned, after | pinned, reason
 
     # --- recording ---------------------------------------------------------------------
 
