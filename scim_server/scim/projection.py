@@ -116,10 +116,19 @@ def _copy_each(items: list[Any], existing: Any, path: Path) -> list[Any]:
 
 
 def _exclude(payload: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
-    result = _deep_copy(payload)
+    """The payload without `paths`; only the attributes a path reaches into are copied.
+
+    The payload itself is never changed (the caller still reads its meta). Copying every
+    resource whole cost more than the rest of a page's projection.
+    """
+    result = dict(payload)
     for path in paths:
-        if path[0] not in ALWAYS:
-            _remove(result, path)
+        key = _find(result, path[0]) if path[0] not in ALWAYS else None
+        if key is None:
+            continue
+        if len(path) > 1 and result[key] is payload[key]:
+            result[key] = _deep_copy(payload[key])
+        _remove(result, path)
     return result
 
 
