@@ -17,7 +17,6 @@ from conformance.server import serving
 from scim_server.persistence.db import Database
 from scim_server.services import organizations
 
-
 LIVE_SECRET_KEY = "live-server-secret-key-of-32-characters-or-more"
 
 
