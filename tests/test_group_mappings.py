@@ -18,12 +18,12 @@ from sqlalchemy import event, select
 from scim_server.mappings_file import MappingErrors
 from scim_server.persistence.members import MemberRepository
 from scim_server.persistence.models import AuditEvent, UserRow
-from scim_server.services import group_mappings, organizations
+from scim_server.services import group_mappings, operators, organizations
 from scim_server.services.audit import OPERATOR
 from scim_server.services.seats import SeatDesk
 
 from .conftest import Api
-from .test_seats_scim import create, fill, held, seat_of
+from .test_seats_scim import create, fill, held, seat_of, set_active
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -382,3 +382,30 @@ def test_mapped_seat_gives_the_type_and_group_for_groups_claim_values(org: Api) 
         found = group_mappings.mapped_seat(session, org_pk, ["everyone", "ENGINEERING"])
         assert found == ("chat_code", "Engineering")
         assert group_mappings.mapped_seat(session, org_pk, ["Finance"]) is None
+
+
+# --- the waiting line and reactivation follow the mapping too (SEATS.md §4) -------------------
+
+
+def test_a_reactivated_member_gets_their_mapped_type_not_just_the_highest_free(org: Api) -> None:
+    user = create(org, "ada").json["id"]
+    group_mappings.apply_for(org.db, "mapped", WITH_EVERYONE)
+    group(org, "Everyone", user)
+    assert seat_of(org, user) == "chat"  # chat_code seats are free, but Everyone maps to chat
+    set_active(org, user, False)
+    set_active(org, user, True)
+    assert seat_of(org, user) == "chat"
+    assert seat_events(org, user)[-1].reason == "mapped by group Everyone"
+
+
+def test_the_waiting_line_is_served_by_the_mapping_when_seats_are_bought(org: Api) -> None:
+    group_mappings.apply_for(org.db, "mapped", WITH_EVERYONE)
+    fill(org, 24, "u")  # 4 chat_code, then 20 chat: every seat is held
+    waiting = fill(org, 1, "w")[0]
+    group(org, "Everyone", waiting)
+    assert seat_of(org, waiting) is None
+
+    operators.renew(org.db, "mapped", {"chat": 21, "chat_code": 6})
+
+    assert seat_of(org, waiting) == "chat"  # not chat_code, the highest free
+    assert all(counter == holders for counter, holders in held(org).values())

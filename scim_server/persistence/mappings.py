@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..domain.mappings import GroupRef, Mapping
+from ..mappings_file import from_json
 from .models import GroupMappingRow, GroupMember, GroupRow, UserRow
 from .repositories import chunks
 
@@ -27,6 +29,13 @@ class MemberFacts:
     claim_groups: tuple[str, ...]
     groups: tuple[tuple[str, str | None, str], ...]  # (displayName, externalId, id)
 
+    def refs(self) -> tuple[GroupRef, ...]:
+        """Every name a rule may match: SCIM groups, then the groups claim (SEATS.md §5)."""
+        scim = [
+            GroupRef(name, external_id, group_id) for name, external_id, group_id in self.groups
+        ]
+        return tuple(scim + [GroupRef.claim(value) for value in self.claim_groups])
+
 
 class GroupMappingRepository:
     def __init__(self, session: Session, org_pk: int) -> None:
@@ -38,6 +47,11 @@ class GroupMappingRepository:
         if for_update:
             query = query.with_for_update()
         return self.session.scalar(query)
+
+    def mapping(self) -> Mapping | None:
+        """The stored rules, as the domain knows them; None when none is stored."""
+        row = self.get()
+        return from_json(row.rules) if row else None
 
     def put(self, row: GroupMappingRow) -> None:
         row.org_pk = self.org_pk

@@ -183,8 +183,7 @@ def reevaluate(
 
 
 def current_mapping(session: Session, org_pk: int) -> Mapping | None:
-    row = GroupMappingRepository(session, org_pk).get()
-    return from_json(row.rules) if row else None
+    return GroupMappingRepository(session, org_pk).mapping()
 
 
 # --- the use cases ----------------------------------------------------------------------------
@@ -256,16 +255,8 @@ def _decide(
 
 
 def _member(facts: MemberFacts) -> Member:
-    groups = [GroupRef(name, external_id, group_id) for name, external_id, group_id in facts.groups]
-    groups += [GroupRef.claim(value) for value in facts.claim_groups]
-    return Member(
-        facts.id,
-        facts.seat_type,
-        facts.pinned,
-        facts.active,
-        tuple(groups),
-        facts.seat_source == "group_mapping",
-    )
+    mapped = facts.seat_source == "group_mapping"
+    return Member(facts.id, facts.seat_type, facts.pinned, facts.active, facts.refs(), mapped)
 
 
 def _execute(

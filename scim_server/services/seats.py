@@ -87,7 +87,7 @@ class SeatDesk:
         if pinned == UNASSIGNED:
             self._change(member, UNASSIGNED, "reactivated; pinned to unassigned", "manual")
             return
-        self.automatic(member, reason=None)
+        self.automatic(member, self._mapped(member), reason=None)
 
     def release(self, member: UserRow, reason: str) -> None:
         """Deprovisioning frees the seat, and the waiting line is served (SEATS.md §4)."""
@@ -105,11 +105,21 @@ class SeatDesk:
         free = sum(max(0, allocation.available(t.id)) for t in self.plan.seat_types)
         served = 0
         for member in self.repository.waiting(limit=free) if free else []:
-            self.automatic(member, reason=None)
+            self.automatic(member, self._mapped(member), reason=None)
             if member.waiting_since is not None:
                 break
             served += 1
         return served
+
+    def _mapped(self, member: UserRow) -> tuple[str, str] | None:
+        """The seat type the stored mapping routes this member to, and the rule's group."""
+        repository = GroupMappingRepository(self.session, self.org_pk)
+        mapping = repository.mapping()
+        if mapping is None:
+            return None
+        facts = next(repository.members([member.pk]), None)
+        found = mapping.seat_type_for(facts.refs()) if facts else None
+        return (found[0], found[1].group) if found else None
 
     # --- manual (SEATS.md §4) ----------------------------------------------------------
 
