@@ -160,9 +160,9 @@ def cmd_mappings_check(args: argparse.Namespace) -> int:
 
     text, _ = read_mapping(args.file)
     if args.org:
-        # A dry run checks the file against the organization's plan, and writes nothing.
-        group_mappings.preview_for(database(), args.org, text)
-    mapping = group_mappings.check(text)
+        mapping = group_mappings.check_for(database(), args.org, text)
+    else:
+        mapping = group_mappings.check(text)
     where = f" for {args.org}" if args.org else ""
     rules = _count(len(mapping.rules), "rule")
     print(f"{file_name(args.file)}: OK{where} (plan {mapping.plan}, {rules})")

@@ -131,6 +131,11 @@ def stored_for(db: Database, slug: str) -> StoredMapping | None:
     return _for(db, slug, lambda session, org_pk, plan: _stored(session, org_pk))
 
 
+def check_for(db: Database, slug: str, text: str) -> Mapping:
+    """`check` against the organization's plan; reads nothing but the organization."""
+    return _for(db, slug, lambda session, org_pk, plan: check(text, plan.id))
+
+
 def preview_for(db: Database, slug: str, text: str) -> Preview:
     return _for(db, slug, lambda session, org_pk, plan: _preview(session, org_pk, plan, text))
 
