@@ -107,9 +107,9 @@ def _add_members(dialect: str) -> Executable:
 
 @cache
 def _remove_members(some: bool) -> Executable:
-    statement = delete(GroupMember).where(GroupMember.group_pk == bindparam("group_pk"))
+    statement = delete(_MEMBERS).where(_MEMBERS.c.group_pk == bindparam("group_pk"))
     if some:
-        statement = statement.where(GroupMember.user_pk.in_(bindparam("user_pks", expanding=True)))
+        statement = statement.where(_MEMBERS.c.user_pk.in_(bindparam("user_pks", expanding=True)))
     return statement
 
 
