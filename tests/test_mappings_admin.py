@@ -165,6 +165,33 @@ def test_each_put_stores_a_new_version_seen_by_get(acme: Org, admin: Person) -> 
     assert [rule["group"] for rule in stored["rules"]] == ["Engineering", "Support"]
 
 
+def put_if(org: Org, token: str, body: str, if_match: str) -> Any:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": YAML, "If-Match": if_match}
+    return org.client.put("/api/v1/group-mappings", data=body, headers=headers)
+
+
+def test_a_put_with_the_etag_of_the_version_read_replaces_it(acme: Org, admin: Person) -> None:
+    assert put_if(acme, admin.token, MAPPING, '"0"').status_code == 200  # none stored yet
+    etag = get(acme, admin.token).headers["ETag"]
+    assert put_if(acme, admin.token, MAPPING, etag).status_code == 200
+    assert put_if(acme, admin.token, MAPPING, "*").status_code == 200
+    assert get(acme, admin.token).json["version"] == 3
+
+
+def test_a_put_over_a_stale_version_is_412_and_stores_nothing(acme: Org, admin: Person) -> None:
+    etag = (put(acme, admin.token, MAPPING), get(acme, admin.token).headers["ETag"])[1]
+    put(acme, acme.owner.token, MAPPING.replace("Sales", "Support"))  # someone else, meanwhile
+    body = error(put_if(acme, admin.token, MAPPING, etag), 412, "precondition_failed")
+    assert "version 2, not version 1" in body["message"]
+    assert [r["group"] for r in get(acme, admin.token).json["rules"]][1] == "Support"
+
+
+def test_a_put_if_match_any_with_no_mapping_stored_is_412(acme: Org, admin: Person) -> None:
+    error(put_if(acme, admin.token, MAPPING, "*"), 412, "precondition_failed")
+    error(put_if(acme, admin.token, MAPPING, '"banana"'), 412, "precondition_failed")
+    error(get(acme, admin.token), 404, "not_found")
+
+
 def test_get_before_any_mapping_is_stored_is_a_clear_404(acme: Org, admin: Person) -> None:
     body = error(get(acme, admin.token), 404, "not_found")
     assert "no group mapping is stored" in body["message"]

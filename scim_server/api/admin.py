@@ -26,6 +26,7 @@ from ..errors import (
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
+    VersionMismatch,
     api_error_body,
     translate,
 )
@@ -217,7 +218,27 @@ def group_mapping() -> Response:
 @requires("edit_mappings")
 def replace_group_mapping() -> Response:
     text, media_type = mapping_body()
-    return json_response(group_mappings.apply(db(), acting(), text, media_type).as_json())
+    applied = group_mappings.apply(db(), acting(), text, media_type, if_version())
+    return json_response(applied.as_json())
+
+
+def if_version() -> int | None:
+    """If-Match of PUT /group-mappings: the ETag of a GET ("3", W/"3"); "0" when none is stored.
+
+    "*" asks only that a mapping exist (RFC 9110 §13.1.1); anything else matches nothing.
+    """
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    tag = raw.strip().removeprefix("W/").strip('"')
+    if tag == "*":
+        stored = group_mappings.stored(db(), acting())
+        if stored is None:
+            raise VersionMismatch("If-Match: * but no group mapping is stored")
+        return stored.version
+    if not tag.isdigit():
+        raise VersionMismatch(f"If-Match {raw!r} names no version of the group mapping")
+    return int(tag)
 
 
 @blueprint.post("/group-mappings/plan")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.mappings import GroupRef, Mapping, Member, MovePlan, Rule, plan_moves
 from ..domain.plans import CATALOG, Plan
-from ..errors import InvalidInput
+from ..errors import InvalidInput, VersionMismatch
 from ..mappings_file import dump_json, from_json, load_mapping
 from ..persistence.db import Database
 from ..persistence.mappings import GroupMappingRepository, MemberFacts
@@ -118,10 +118,15 @@ def preview(db: Database, acting: Acting, text: str) -> Preview:
         return _preview(session, acting.org_pk, acting.plan, text)
 
 
-def apply(db: Database, acting: Acting, text: str, media_type: str) -> Preview:
+def apply(
+    db: Database, acting: Acting, text: str, media_type: str, if_version: int | None = None
+) -> Preview:
+    """With `if_version`, only over that stored version (0: none stored yet), else 412."""
     acting.require("edit_mappings")
     with db.unit_of_work(write=True) as session:
-        return _apply(session, acting.org_pk, acting.plan, acting.actor, text, media_type)
+        return _apply(
+            session, acting.org_pk, acting.plan, acting.actor, text, media_type, if_version
+        )
 
 
 # --- the operator's commands, by organization slug -------------------------------------------
@@ -215,7 +220,13 @@ def _preview(session: Session, org_pk: int, plan: Plan, text: str) -> Preview:
 
 
 def _apply(
-    session: Session, org_pk: int, plan: Plan, actor: Actor, text: str, media_type: str
+    session: Session,
+    org_pk: int,
+    plan: Plan,
+    actor: Actor,
+    text: str,
+    media_type: str,
+    if_version: int | None = None,
 ) -> Preview:
     """Store the mapping, then move every member it moves: one transaction (SEATS.md §5)."""
     if media_type not in MEDIA_TYPES:
@@ -223,6 +234,10 @@ def _apply(
     mapping = check(text, plan.id)
     repository = GroupMappingRepository(session, org_pk)
     row = repository.get(for_update=True)
+    # Compared under the row's lock: two admins editing at once cannot both win.
+    if if_version is not None and if_version != (row.version if row else 0):
+        stored = f"version {row.version}" if row else "no mapping"
+        raise VersionMismatch(f"the stored group mapping is {stored}, not version {if_version}")
     before = _summary(row) if row else None
     planned, facts = _decide(session, org_pk, plan, mapping, None, lock=True)
     row = row or GroupMappingRow(version=0)
