@@ -10,6 +10,9 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+# What a read runs on: a unit of work's session, or a connection from Database.reading().
+Reader = Session | Connection
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
@@ -82,11 +85,11 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A connection for core reads outside any unit of work, with no ORM session.
+        """A transaction for core reads, on a connection with no ORM session.
 
-        For the one read every request makes before its own unit of work (the bearer
-        token): a session and its commit cost more than the query. Nothing is written,
-        so the transaction is simply rolled back when the block ends.
+        For the reads every request makes (the bearer token, a list, a resource by id):
+        a session, its ORM execution path and its commit cost more CPU than the queries.
+        Nothing is written, so the transaction is simply rolled back when the block ends.
         """
         with self.engine.connect() as connection:
             yield connection

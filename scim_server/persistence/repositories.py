@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Duplicate, NotFound
+from .db import Reader
 from .models import GroupMember, GroupRow, Organization, Token, UserRow
 
 # Statements name at most this many rows: PostgreSQL caps bind parameters at 65,535 per
@@ -57,6 +58,17 @@ def _by_id(row: Any, for_update: bool) -> Executable:
 def _page(row: Any) -> Select[Any]:
     table = cast(Table, row.__table__)
     return select(table).where(table.c.org_pk == bindparam("org_pk"))
+
+
+@cache
+def _read(row: Any) -> Executable:
+    return _page(row).where(row.__table__.c.id == bindparam("id"))
+
+
+@cache
+def _count(row: Any) -> Select[Any]:
+    table = cast(Table, row.__table__)
+    return select(func.count()).select_from(table).where(table.c.org_pk == bindparam("org_pk"))
 
 
 # Reads of columns run on the tables, not the mapped classes: no ORM objects are loaded, and
@@ -175,24 +187,37 @@ class OrganizationRepository:
 
 
 class _ResourceRepository:
-    """Shared reads for a tenant's users or groups."""
+    """A tenant's users or groups: reads as core rows, writes through the unit of work."""
 
     row: Any
 
-    def __init__(self, session: Session, org_pk: int) -> None:
+    def __init__(self, session: Reader, org_pk: int) -> None:
         self.session = session
         self.org_pk = org_pk
 
+    def unit(self) -> Session:
+        """The unit of work's session: ORM loads and writes need one, not a reading connection."""
+        if not isinstance(self.session, Session):
+            raise TypeError("writes and ORM loads need a unit of work, not Database.reading()")
+        return self.session
+
     def get(self, resource_id: str, for_update: bool = False) -> Any:
-        return self.session.scalar(
+        """The mapped object, to change it in this unit of work."""
+        return self.unit().scalar(
             _by_id(self.row, for_update), {"org_pk": self.org_pk, "id": resource_id}
         )
 
+    def read(self, resource_id: str) -> Any:
+        """The core row, to answer with it (attribute access as on the mapped class)."""
+        return self.session.execute(
+            _read(self.row), {"org_pk": self.org_pk, "id": resource_id}
+        ).first()
+
     def count(self, criteria: ColumnElement[bool] | None) -> int:
-        query = select(func.count()).select_from(self.row).where(self.row.org_pk == self.org_pk)
+        query = _count(self.row)
         if criteria is not None:
             query = query.where(criteria)
-        return self.session.scalar(query) or 0
+        return self.session.execute(query, {"org_pk": self.org_pk}).scalar() or 0
 
     def page(
         self,
@@ -211,17 +236,17 @@ class _ResourceRepository:
 
     def add(self, row: Any, what: str) -> Any:
         row.org_pk = self.org_pk
-        self.session.add(row)
-        flush_unique(self.session, what)
+        self.unit().add(row)
+        flush_unique(self.unit(), what)
         return row
 
     def save(self, row: Any, what: str) -> Any:
-        flush_unique(self.session, what)
+        flush_unique(self.unit(), what)
         return row
 
     def delete(self, row: Any) -> None:
-        self.session.delete(row)
-        self.session.flush()
+        self.unit().delete(row)
+        self.unit().flush()
 
 
 class UserRepository(_ResourceRepository):
@@ -266,22 +291,23 @@ class GroupRepository(_ResourceRepository):
         """Insert memberships (user pk -> display), ignoring those that exist; how many were new."""
         if not members:
             return 0
-        statement = _add_members(self.session.get_bind().dialect.name)
+        unit = self.unit()
+        statement = _add_members(unit.get_bind().dialect.name)
         added = 0
         for batch in chunks(members):
             rows = [{"group_pk": group_pk, "user_pk": pk, "display": members[pk]} for pk in batch]
             # RETURNING counts what was inserted: psycopg reports rowcount -1 for this form.
-            added += len(self.session.execute(statement, rows).all())
+            added += len(unit.execute(statement, rows).all())
         return added
 
     def remove_members(self, group_pk: int, user_pks: Iterable[int] | None = None) -> int:
         """Delete the named memberships, or all of them when none are named."""
         if user_pks is None:
-            result = self.session.execute(_remove_members(False), {"group_pk": group_pk})
+            result = self.unit().execute(_remove_members(False), {"group_pk": group_pk})
             return result.rowcount or 0  # type: ignore[attr-defined]
         removed = 0
         for batch in chunks(set(user_pks)):
-            result = self.session.execute(
+            result = self.unit().execute(
                 _remove_members(True), {"group_pk": group_pk, "user_pks": batch}
             )
             removed += result.rowcount or 0  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from scim2_models import Context, InvalidValueException
 from sqlalchemy.orm import Session
 
 from ..domain.mappings import GroupRef
+from ..persistence.db import Reader
 from ..persistence.models import GroupRow
 from ..persistence.repositories import GroupRepository, UserRepository
 from ..scim import patch as scim_patch
@@ -106,7 +107,7 @@ class GroupService(ResourceService):
             self._reevaluate(session, moved.pks)
 
     def payloads(
-        self, session: Session, rows: list[Any], with_relations: bool
+        self, session: Reader, rows: list[Any], with_relations: bool
     ) -> list[dict[str, Any]]:
         members = (
             self.repository(session).members_of([r.pk for r in rows]) if with_relations else {}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.plans import Plan
 from ..errors import NotFound, VersionMismatch
-from ..persistence.db import Database
+from ..persistence.db import Database, Reader
 from ..persistence.types import utcnow
 from ..scim import filters
 from ..scim.resources import Locator, etag
@@ -59,19 +59,24 @@ class ResourceService:
         self.org_pk = tenant.org_pk
         self.locate = locate
 
-    def repository(self, session: Session) -> Any:
+    def repository(self, session: Reader) -> Any:
         return self.repository_class(session, self.org_pk)
 
     def load(self, session: Session, resource_id: str, for_update: bool = False) -> Any:
-        row = self.repository(session).get(resource_id, for_update=for_update)
+        return self.found(
+            self.repository(session).get(resource_id, for_update=for_update), resource_id
+        )
+
+    def found(self, row: Any, resource_id: str) -> Any:
         if row is None:
             raise NotFound(f"{self.resource_type} {resource_id!r} not found")
         return row
 
     def get(self, resource_id: str, with_relations: bool = True) -> dict[str, Any]:
-        with self.db.unit_of_work() as session:
-            row = self.load(session, resource_id)
-            return self.payloads(session, [row], with_relations)[0]
+        # Reads answer from core rows on a plain connection (Database.reading).
+        with self.db.reading() as connection:
+            row = self.found(self.repository(connection).read(resource_id), resource_id)
+            return self.payloads(connection, [row], with_relations)[0]
 
     def search(self, query: ListQuery) -> Page:
         criteria = (
@@ -83,15 +88,15 @@ class ResourceService:
             query.sort_by, query.sort_order, self.resource_type, self.db.dialect
         )
         offset = query.start_index - 1
-        with self.db.unit_of_work() as session:
-            repository = self.repository(session)
+        with self.db.reading() as connection:
+            repository = self.repository(connection)
             rows = []
             if query.count > 0:
                 rows = repository.page(criteria, order, offset, query.count)
             total = known_total(offset, query.count, len(rows))
             if total is None:
                 total = repository.count(criteria)
-            resources = self.payloads(session, rows, query.with_relations)
+            resources = self.payloads(connection, rows, query.with_relations)
         return Page(total=total, start_index=query.start_index, resources=resources)
 
     def delete(self, resource_id: str, if_match: str | None = None) -> None:
@@ -110,8 +115,9 @@ class ResourceService:
         raise NotImplementedError
 
     def payloads(
-        self, session: Session, rows: list[Any], with_relations: bool
+        self, session: Reader, rows: list[Any], with_relations: bool
     ) -> list[dict[str, Any]]:
+        """SCIM JSON of stored rows (mapped objects or core rows), with their relations."""
         raise NotImplementedError
 
 

@@ -8,6 +8,7 @@ from scim2_models import Context
 from sqlalchemy.orm import Session
 
 from ..domain.seats import UNASSIGNED
+from ..persistence.db import Reader
 from ..persistence.models import UserRow
 from ..persistence.repositories import UserRepository
 from ..scim import patch as scim_patch
@@ -88,7 +89,7 @@ class UserService(ResourceService):
             desk.assign(row, requested, pin=True)
 
     def payloads(
-        self, session: Session, rows: list[Any], with_relations: bool
+        self, session: Reader, rows: list[Any], with_relations: bool
     ) -> list[dict[str, Any]]:
         groups = self.repository(session).groups_of([r.pk for r in rows]) if with_relations else {}
         plan = self.tenant.plan

@@ -1,0 +1,42 @@
+"""Reads answer from core rows on a plain connection: the same documents, and no writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from scim_server.persistence.db import Database
+from scim_server.persistence.models import UserRow
+from scim_server.persistence.repositories import UserRepository
+
+from .conftest import Api
+from .test_scim_protocol import new_group, new_user
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def test_a_user_is_the_same_document_when_created_read_listed_and_searched(api: Api) -> None:
+    created = new_user(
+        api, "same@example.com", name={"givenName": "Sam"}, **{ENTERPRISE: {"department": "R&D"}}
+    )
+    new_group(api, "Team", [created["id"]])
+    read = api.call("GET", f"/Users/{created['id']}").json
+    listed = api.call("GET", '/Users?filter=userName eq "same@example.com"').json["Resources"]
+    assert listed == [read]
+    assert read["groups"][0]["display"] == "Team"
+    del read["groups"]
+    assert read == created
+
+
+def test_a_group_read_by_id_and_listed_is_the_same_document(api: Api) -> None:
+    group = new_group(api, "Listed", [new_user(api, "member")["id"]])
+    read = api.call("GET", f"/Groups/{group['id']}").json
+    listed = api.call("GET", '/Groups?filter=displayName eq "Listed"').json["Resources"]
+    assert read == group and listed == [group]
+
+
+def test_a_repository_on_a_reading_connection_refuses_to_write(db: Database) -> None:
+    with db.reading() as connection:
+        repository = UserRepository(connection, org_pk=1)
+        assert repository.read("no-such-id") is None
+        with pytest.raises(TypeError):
+            repository.add(UserRow(), "a user")
