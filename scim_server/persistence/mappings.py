@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.mappings import GroupRef, Mapping
@@ -37,16 +38,20 @@ class MemberFacts:
         return tuple(scim + [GroupRef.claim(value) for value in self.claim_groups])
 
 
+@cache
+def _mapping_row(for_update: bool) -> Executable:
+    """Every group change asks for it: built once (see repositories.py)."""
+    query = select(GroupMappingRow).where(GroupMappingRow.org_pk == bindparam("org_pk"))
+    return query.with_for_update() if for_update else query
+
+
 class GroupMappingRepository:
     def __init__(self, session: Session, org_pk: int) -> None:
         self.session = session
         self.org_pk = org_pk
 
     def get(self, for_update: bool = False) -> GroupMappingRow | None:
-        query = select(GroupMappingRow).where(GroupMappingRow.org_pk == self.org_pk)
-        if for_update:
-            query = query.with_for_update()
-        return self.session.scalar(query)
+        return self.session.scalar(_mapping_row(for_update), {"org_pk": self.org_pk})
 
     def mapping(self) -> Mapping | None:
         """The stored rules, as the domain knows them; None when none is stored."""
