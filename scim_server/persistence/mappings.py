@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Executable, bindparam, select, update
+from sqlalchemy import Executable, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.mappings import GroupRef, Mapping
@@ -45,6 +45,13 @@ def _mapping_row(for_update: bool) -> Executable:
     return query.with_for_update() if for_update else query
 
 
+@cache
+def _mapping_rules() -> Executable:
+    """The rules column alone, on the table: no mapped object to load (see repositories.py)."""
+    table = cast(Table, GroupMappingRow.__table__)
+    return select(table.c.rules).where(table.c.org_pk == bindparam("org_pk"))
+
+
 class GroupMappingRepository:
     def __init__(self, session: Session, org_pk: int) -> None:
         self.session = session
@@ -55,8 +62,8 @@ class GroupMappingRepository:
 
     def mapping(self) -> Mapping | None:
         """The stored rules, as the domain knows them; None when none is stored."""
-        row = self.get()
-        return from_json(row.rules) if row else None
+        rules = self.session.scalar(_mapping_rules(), {"org_pk": self.org_pk})
+        return from_json(rules) if rules is not None else None
 
     def put(self, row: GroupMappingRow) -> None:
         row.org_pk = self.org_pk
