@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from scim_server.services import group_mappings
+from scim_server.services import group_mappings, oidc_settings
 
 from .admin_client import Org, Person, add_member, new_org
+from .oidc_idp import SECRET_KEY
 
 LEGACY = {"standard": 15, "premium": 5}
 CALLERS = ["member", "admin", "owner", "primary_owner", "other_org_owner", "scim_token", "none"]
@@ -37,6 +38,10 @@ def world(app: Any, db: Any) -> World:
     target = add_member(acme, "target")
     globex = new_org(app, db, "globex", plan="enterprise_legacy", seats=LEGACY)
     group_mappings.apply_for(db, "acme", json.dumps(MAPPING), "application/json")
+    oidc_settings.configure(
+        db, SECRET_KEY, "acme", "https://idp.acme.example", "acme-client", "acme-secret",
+        "groups", ["acme.example"],
+    )  # fmt: skip
     return World(acme, people, target, globex)
 
 
@@ -127,6 +132,8 @@ MATRIX: dict[str, tuple[Request, tuple[int, ...]]] = {
         fixed("POST", "/group-mappings/plan", MAPPING),
         (403, 200, 200, 200, 200, 401, 401),
     ),
+    # Acme has OIDC settings, globex none: another organization's owner reads its own.
+    "GET oidc settings": (fixed("GET", "/oidc"), (403, 200, 200, 200, 404, 401, 401)),
     "GET audit events": (fixed("GET", "/audit-events"), (403, 200, 200, 200, 200, 401, 401)),
     "GET audit export jsonl": (
         fixed("GET", "/audit-events?format=jsonl"),
