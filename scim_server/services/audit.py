@@ -35,19 +35,7 @@ def record(
     after: dict[str, Any] | None,
     reason: str | None = None,
 ) -> None:
-    AuditRepository(session, org_pk).add(
-        AuditEvent(
-            actor_kind=actor.kind,
-            actor=actor.id,
-            source=actor.source,
-            action=action,
-            subject_kind=subject[0],
-            subject_id=subject[1],
-            before=before,
-            after=after,
-            reason=reason,
-        )
-    )
+    AuditRepository(session, org_pk).add(event(actor, action, subject, before, after, reason))
 
 
 def record_many(
@@ -58,17 +46,25 @@ def record_many(
     changes: Iterable[tuple[tuple[str, str | None], dict[str, Any], dict[str, Any], str]],
 ) -> None:
     """`record` for many subjects at once: (subject, before, after, reason) each."""
-    AuditRepository(session, org_pk).add_many(
-        AuditEvent(
-            actor_kind=actor.kind,
-            actor=actor.id,
-            source=actor.source,
-            action=action,
-            subject_kind=subject[0],
-            subject_id=subject[1],
-            before=before,
-            after=after,
-            reason=reason,
-        )
-        for subject, before, after, reason in changes
+    AuditRepository(session, org_pk).add_many(event(actor, action, *change) for change in changes)
+
+
+def event(
+    actor: Actor,
+    action: str,
+    subject: tuple[str, str | None],
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    reason: str | None,
+) -> AuditEvent:
+    return AuditEvent(
+        actor_kind=actor.kind,
+        actor=actor.id,
+        source=actor.source,
+        action=action,
+        subject_kind=subject[0],
+        subject_id=subject[1],
+        before=before,
+        after=after,
+        reason=reason,
     )
