@@ -61,14 +61,23 @@ class GroupMappingRepository:
         return self.session.scalar(_mapping_row(for_update), {"org_pk": self.org_pk})
 
     def mapping(self) -> Mapping | None:
-        """The stored rules, as the domain knows them; None when none is stored."""
-        rules = self.session.scalar(_mapping_rules(), {"org_pk": self.org_pk})
-        return from_json(rules) if rules is not None else None
+        """The stored rules, as the domain knows them; None when none is stored.
+
+        Read once per unit of work (a group write asks several times), kept in the
+        session's `info`, which lives as long as the transaction.
+        """
+        key = ("group_mapping", self.org_pk)
+        if key not in self.session.info:
+            rules = self.session.scalar(_mapping_rules(), {"org_pk": self.org_pk})
+            self.session.info[key] = from_json(rules) if rules is not None else None
+        mapping: Mapping | None = self.session.info[key]
+        return mapping
 
     def put(self, row: GroupMappingRow) -> None:
         row.org_pk = self.org_pk
         self.session.add(row)
         self.session.flush()
+        self.session.info.pop(("group_mapping", self.org_pk), None)
 
     def members(
         self, pks: Iterable[int] | None = None, for_update: bool = False
