@@ -16,12 +16,13 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    insert,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ..errors import Duplicate, NotFound
 from .db import Reader
@@ -63,6 +64,12 @@ def _page(row: Any) -> Select[Any]:
 @cache
 def _read(row: Any) -> Executable:
     return _page(row).where(row.__table__.c.id == bindparam("id"))
+
+
+@cache
+def _insert_returning(row: Any) -> Executable:
+    table = cast(Table, row.__table__)
+    return insert(table).returning(*table.c)
 
 
 @cache
@@ -235,9 +242,24 @@ class _ResourceRepository:
         return list(self.session.execute(query, {"org_pk": self.org_pk}))
 
     def add(self, row: Any, what: str) -> Any:
+        """Insert a new row; it stays the session's object, loaded as a flush would leave it.
+
+        One core INSERT ... RETURNING instead of the ORM's flush machinery, which costs more
+        CPU than the INSERT itself on every create.
+        """
+        session = self.unit()
         row.org_pk = self.org_pk
-        self.unit().add(row)
-        flush_unique(self.unit(), what)
+        table = cast(Table, self.row.__table__)
+        values = {key: value for key, value in vars(row).items() if key in table.c}
+        try:
+            stored = session.execute(_insert_returning(self.row), values).one()
+        except IntegrityError as exc:
+            session.rollback()
+            raise Duplicate(f"{what} already exists") from exc
+        for key, value in stored._mapping.items():
+            setattr(row, key, value)
+        make_transient_to_detached(row)
+        session.add(row)
         return row
 
     def save(self, row: Any, what: str) -> Any:
