@@ -1,0 +1,101 @@
+"""CPU per request of one operation, in-process: for finding where a request's time goes.
+
+    python benchmarks/cpu.py filter|patch|create [--users 2000] [--requests 500] [--profile]
+
+Seeds a throwaway SQLite database as bench.py does, then sends the operation's requests
+through Flask's test client (no HTTP, no gunicorn) and reports the process's CPU time per
+request: the lowest and the median of blocks of 25, since other work on the machine only
+ever adds to it. `--profile` then prints cProfile's top functions for the same requests.
+Compare two versions of the code on the same machine, one right after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import load
+import seed
+
+from scim_server.app import create_app
+
+BLOCK = 25
+
+
+def operations(
+    client: Any, token: str, ids: list[str], group: str
+) -> dict[str, Callable[[int], Any]]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+    run = f"{time.time():.0f}"
+
+    def filter_(k: int) -> Any:
+        query = {"filter": f'userName eq "{load.user_name(k % len(ids))}"'}
+        return client.get("/scim/v2/Users", query_string=query, headers=headers)
+
+    def patch(k: int) -> Any:
+        body = load.member_patch("add" if k % 2 == 0 else "remove", ids[10 + (k // 2) % 100])
+        return client.patch(f"/scim/v2/Groups/{group}", data=json.dumps(body), headers=headers)
+
+    def create(k: int) -> Any:
+        body = load.user_payload(f"cpu-{run}-{k}@bench.example", k)
+        return client.post("/scim/v2/Users", data=json.dumps(body), headers=headers)
+
+    return {"filter": filter_, "patch": patch, "create": create}
+
+
+def measure(send: Callable[[int], Any], requests: int, first: int) -> list[float]:
+    """CPU milliseconds per request, per block of BLOCK requests, sorted."""
+    blocks = []
+    for start in range(first, first + requests, BLOCK):
+        began = time.process_time()
+        for k in range(start, start + BLOCK):
+            response = send(k)
+            assert response.status_code < 300, response.get_data(as_text=True)
+        blocks.append((time.process_time() - began) * 1000 / BLOCK)
+    return sorted(blocks)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("operation", choices=["filter", "patch", "create"])
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="scim-cpu-") as folder:
+        url = f"sqlite:///{Path(folder) / 'cpu.db'}"
+        token = seed.prepare(url)["token"]
+        ids = seed.seed_users(url, args.users, lambda _line: None)
+        app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+        created = client.post(
+            "/scim/v2/Groups", data=json.dumps(load.group_payload("Ten", ids[:10])), headers=headers
+        )
+        send = operations(client, token, ids, created.get_json()["id"])[args.operation]
+        measure(send, 2 * BLOCK, 0)  # warm up: caches, compiled statements, the pool
+        blocks = measure(send, args.requests, 10_000)
+        print(
+            f"{args.operation}: {blocks[0]:.2f} ms CPU per request (lowest block), "
+            f"{blocks[len(blocks) // 2]:.2f} (median), {args.requests} requests in-process"
+        )
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(measure, send, args.requests, 100_000)
+            pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(40)
+        app.extensions["scim_db"].dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
