@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
@@ -100,3 +101,17 @@ def member_row(org: Org, member_id: str) -> UserRow:
         row = session.scalar(select(UserRow).where(UserRow.id == member_id))
         assert row is not None
         return row
+
+
+# Fixtures shared by the admin-API test modules, which import them by name.
+
+
+@pytest.fixture
+def acme(app: Any, db: Any) -> Org:
+    """50 chat and 20 chat_code seats; the primary owner holds a chat_code seat."""
+    return new_org(app, db, "acme")
+
+
+@pytest.fixture
+def admin(acme: Org) -> Person:
+    return add_member(acme, "ada", role="admin")

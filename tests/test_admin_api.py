@@ -14,20 +14,21 @@ from sqlalchemy import func, select
 
 from scim_server.persistence.models import SeatAllocation, Token, UserRow
 
-from .admin_client import Org, Person, add_member, add_members, member_row, new_org, set_active
+from .admin_client import (
+    Org,
+    Person,
+    acme,
+    add_member,
+    add_members,
+    admin,
+    member_row,
+    new_org,
+    set_active,
+)
+
+__all__ = ["acme", "admin"]  # fixtures, imported to be used here
 
 # --- fixtures and helpers -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def acme(app: Any, db: Any) -> Org:
-    """50 chat and 20 chat_code seats; the primary owner holds a chat_code seat."""
-    return new_org(app, db, "acme")
-
-
-@pytest.fixture
-def admin(acme: Org) -> Person:
-    return add_member(acme, "ada", role="admin")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .admin_client import Org, Person, add_member, add_members, new_org
+from .admin_client import Org, Person, acme, add_members, admin, new_org
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 YAML = "application/yaml"
@@ -21,6 +21,8 @@ rules:
   - group: Sales
     seat_type: chat
 """
+
+__all__ = ["acme", "admin"]  # fixtures, imported to be used here
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -83,17 +85,6 @@ def error(response: Any, status: int, code: str) -> dict[str, Any]:
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def acme(app: Any, db: Any) -> Org:
-    """50 chat and 20 chat_code seats."""
-    return new_org(app, db, "acme")
-
-
-@pytest.fixture
-def admin(acme: Org) -> Person:
-    return add_member(acme, "ada", role="admin")
 
 
 @dataclass

@@ -36,17 +36,11 @@ from .oidc_idp import (
     FakeProvider,
     idp,
 )
+from .test_group_mappings import WITH_EVERYONE
 
 __all__ = ["idp"]  # the fixture, imported to be used here
 
-MAPPING = """\
-plan: enterprise
-rules:
-  - group: Engineering
-    seat_type: chat_code
-  - group: Everyone
-    seat_type: chat
-"""
+MAPPING = WITH_EVERYONE
 
 
 @pytest.fixture

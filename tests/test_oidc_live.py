@@ -29,17 +29,11 @@ from scim_server.persistence.db import Database
 from scim_server.services import group_mappings, oidc_settings
 
 from .live import LIVE_SECRET_KEY, LiveServer, ScimTarget
+from .test_group_mappings import WITH_EVERYONE
 
 pytestmark = pytest.mark.live
 
-MAPPING = """\
-plan: enterprise
-rules:
-  - group: Engineering
-    seat_type: chat_code
-  - group: Everyone
-    seat_type: chat
-"""
+MAPPING = WITH_EVERYONE
 
 
 def free_port() -> int:
