@@ -80,6 +80,11 @@ class Mapping:
                 return rule.seat_type, rule
         return None
 
+    def route(self, groups: Iterable[GroupRef]) -> tuple[str, str] | None:
+        """(seat type, group of the winning rule): what automatic assignment is given."""
+        found = self.seat_type_for(groups)
+        return (found[0], found[1].group) if found else None
+
 
 def precedence(position: int, rule: Rule) -> tuple[int, int]:
     """Sort key of the rule at `position` in the file: the rule that wins sorts first."""

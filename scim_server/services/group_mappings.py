@@ -166,8 +166,7 @@ def _for(db: Database, slug: str, use: Callable[[Session, int, Plan], T], write:
 def mapped_seat(session: Session, org_pk: int, groups: Iterable[str]) -> tuple[str, str] | None:
     """(seat type, group of the winning rule) for these groups-claim values, if a rule matches."""
     mapping = current_mapping(session, org_pk)
-    found = mapping.seat_type_for(GroupRef.claim(v) for v in groups) if mapping else None
-    return (found[0], found[1].group) if found else None
+    return mapping.route(GroupRef.claim(v) for v in groups) if mapping else None
 
 
 def maps_any(session: Session, org_pk: int, groups: Iterable[GroupRef]) -> bool:

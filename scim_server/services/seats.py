@@ -118,8 +118,7 @@ class SeatDesk:
         if mapping is None:
             return None
         facts = next(repository.members([member.pk]), None)
-        found = mapping.seat_type_for(facts.refs()) if facts else None
-        return (found[0], found[1].group) if found else None
+        return mapping.route(facts.refs()) if facts else None
 
     # --- manual (SEATS.md §4) ----------------------------------------------------------
 
