@@ -184,18 +184,23 @@ def _create(session: Session, settings: SignInSettings, who: Identity, email: st
             claim_groups=who.groups,
         )
     )  # fmt: skip
-    UserRepository(session, settings.org_pk).add(row, f"a user with userName {email!r}")
-    IdentityRepository(session, settings.org_pk).add(
-        IdentityRow(user_pk=row.pk, issuer=who.issuer, subject=who.subject)
-    )
-    audit.record(
-        session, settings.org_pk, who.actor, "member.provisioned", ("member", row.id), None,
-        {"userName": email, "role": "member", "issuer": who.issuer, "subject": who.subject,
-         "groups": who.groups},
-        "first sign-in through OIDC",
-    )  # fmt: skip
+
+    def insert() -> None:
+        UserRepository(session, settings.org_pk).add(row, f"a user with userName {email!r}")
+        IdentityRepository(session, settings.org_pk).add(
+            IdentityRow(user_pk=row.pk, issuer=who.issuer, subject=who.subject)
+        )
+        audit.record(
+            session, settings.org_pk, who.actor, "member.provisioned", ("member", row.id), None,
+            {"userName": email, "role": "member", "issuer": who.issuer, "subject": who.subject,
+             "groups": who.groups},
+            "first sign-in through OIDC",
+        )  # fmt: skip
+
     mapped = group_mappings.mapped_seat(session, settings.org_pk, who.groups)
-    SeatDesk(session, settings.org_pk, settings.plan, who.actor).provision(row, mapped=mapped)
+    SeatDesk(session, settings.org_pk, settings.plan, who.actor).provision(
+        row, insert, mapped=mapped
+    )
     return row
 
 

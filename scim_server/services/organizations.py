@@ -55,8 +55,10 @@ def create(
             None, {"plan": plan, "seats": seats}, "created by an operator",
         )  # fmt: skip
         owner = _owner(owner_email)
-        UserRepository(session, org.pk).add(owner, f"a user with userName {owner_email!r}")
-        SeatDesk(session, org.pk, CATALOG[plan], OPERATOR).provision(owner)
+        what = f"a user with userName {owner_email!r}"
+        SeatDesk(session, org.pk, CATALOG[plan], OPERATOR).provision(
+            owner, lambda: UserRepository(session, org.pk).add(owner, what)
+        )
         scim = tokens.issue(session, org.pk, "scim", "default")
         api = tokens.issue(session, org.pk, "api", f"{owner_email} (owner)", member_pk=owner.pk)
         return CreatedOrganization(describe(org), scim.secret, api.secret)

@@ -7,7 +7,7 @@ waiting line and the audit log cannot be bypassed by one caller.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -50,15 +50,59 @@ class SeatDesk:
     # --- automatic (SEATS.md §4) -------------------------------------------------------
 
     def provision(
-        self, member: UserRow, requested: str | None = None, mapped: tuple[str, str] | None = None
+        self,
+        member: UserRow,
+        insert: Callable[[], object],
+        requested: str | None = None,
+        mapped: tuple[str, str] | None = None,
     ) -> None:
-        """A new member's seat: an explicit request fails loudly, else the automatic rules."""
+        """A new member's seat: an explicit request fails loudly, else the automatic rules.
+
+        The seat is decided before `insert` writes the member, so that the INSERT carries
+        it (no second write of the row), and taken after it: the member's row, then the
+        allocation, the order every seat change locks in. The decision is read without a
+        lock; if another transaction takes the seat first (PostgreSQL; SQLite writers are
+        serialised), the automatic rules run again on the inserted member.
+        """
+        member.seat_type = member.seat_type or UNASSIGNED  # the column's default, before the INSERT
         if not member.active:
+            insert()
             return
+        before = seat_state(member)
         if requested is not None:
-            self.assign(member, requested, pin=True)
+            seats.check_seat_type(self.plan, requested)
+            member.pinned_seat_type = requested
+            decided, source, reason = requested, "manual", "assigned by an admin"
+            action = "seat.changed"
         else:
+            mapped_type, rule = mapped if mapped else (None, None)
+            resolution = seats.resolve(self.plan, self.repository.allocation(), mapped_type, rule)
+            decided, reason = resolution.seat_type, resolution.reason
+            source = self._automatic_source()
+            if resolution.waiting:
+                member.waiting_since = utcnow()
+                action = "seat.waiting"
+            else:
+                # A seat a rule gave is the mapping's: leaving the group releases it (§5).
+                source = "group_mapping" if decided == mapped_type else source
+                action = "seat.changed"
+        member.seat_type, member.seat_source = decided, source
+        insert()
+        if not self.repository.take(decided):
+            if requested is not None:
+                allocation = self.repository.allocation()
+                raise SeatUnavailable(
+                    requested,
+                    allocation.purchased.get(requested, 0),
+                    allocation.assigned.get(requested, 0),
+                )
+            member.seat_type, member.seat_source = UNASSIGNED, before["seat_source"]
             self.automatic(member, mapped)
+            return
+        audit.record(
+            self.session, self.org_pk, self.actor, action, ("member", member.id),
+            before, seat_state(member), reason,
+        )  # fmt: skip
 
     def automatic(
         self, member: UserRow, mapped: tuple[str, str] | None = None, reason: str | None = None

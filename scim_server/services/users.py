@@ -29,9 +29,11 @@ class UserService(ResourceService):
         columns = user_columns(model)
         with self.db.unit_of_work(write=True) as session:
             row = stamp(UserRow(**columns))
-            self.repository(session).add(row, f"a user with userName {model.user_name!r}")
+            what = f"a user with userName {model.user_name!r}"
             # SEATS.md §4: an explicit seatType fails loudly; otherwise the automatic rules.
-            self.desk(session).provision(row, requested=seat_request(model))
+            self.desk(session).provision(
+                row, lambda: self.repository(session).add(row, what), requested=seat_request(model)
+            )
             # A user just created belongs to no group yet (`groups` is readOnly, RFC 7643
             # §4.1.2), so there are no memberships to look up.
             return self.payloads(session, [row], False)[0]
