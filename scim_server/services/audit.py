@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..persistence.audit import AuditRepository
-from ..persistence.models import AuditEvent
 
 
 @dataclass(frozen=True)
@@ -56,15 +55,16 @@ def event(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     reason: str | None,
-) -> AuditEvent:
-    return AuditEvent(
-        actor_kind=actor.kind,
-        actor=actor.id,
-        source=actor.source,
-        action=action,
-        subject_kind=subject[0],
-        subject_id=subject[1],
-        before=before,
-        after=after,
-        reason=reason,
-    )
+) -> dict[str, Any]:
+    """An audit_events row's values, but for the organization and the time (the repository's)."""
+    return {
+        "actor_kind": actor.kind,
+        "actor": actor.id,
+        "source": actor.source,
+        "action": action,
+        "subject_kind": subject[0],
+        "subject_id": subject[1],
+        "before": before,
+        "after": after,
+        "reason": reason,
+    }
