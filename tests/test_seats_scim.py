@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from scim_server.domain.seats import Allocation
 from scim_server.persistence.models import AuditEvent, SeatAllocation, UserRow
+from scim_server.persistence.seats import SeatRepository
 from scim_server.services import organizations
 
 from .conftest import Api
@@ -92,6 +94,27 @@ def test_with_every_seat_taken_provisioning_succeeds_unassigned_and_waits(small:
         ).first()
     assert waiting.waiting_since is not None
     assert event.action == "seat.waiting" and "no seat" in event.reason
+
+
+def test_a_create_that_loses_the_last_seat_to_another_transaction_waits_instead(
+    small: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seat is decided on an unlocked read, then taken: a lost race decides again."""
+    fill(small, 19)  # every seat taken
+    stale = Allocation({"chat": 18, "chat_code": 2}, {"chat": 17, "chat_code": 2})
+    reads = iter([stale])
+    real = SeatRepository.allocation
+    monkeypatch.setattr(SeatRepository, "allocation", lambda self: next(reads, None) or real(self))
+    response = create(small, "raced")
+    assert response.status_code == 201
+    assert "seatType" not in response.json.get(SEAT, {})
+    assert held(small) == {"chat": (18, 18), "chat_code": (2, 2)}
+    with small.db.unit_of_work() as session:
+        member = session.scalar(select(UserRow).where(UserRow.user_name == "raced"))
+        events = session.scalars(select(AuditEvent).where(AuditEvent.subject_id == member.id))
+        recorded = [(e.action, e.before["seat_type"], e.after["seat_type"]) for e in events]
+    assert member.seat_type == "unassigned" and member.waiting_since is not None
+    assert recorded == [("seat.waiting", "unassigned", "unassigned")]
 
 
 def test_an_explicit_seat_type_with_none_free_is_refused_and_nothing_is_created(small: Api) -> None:
