@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
@@ -54,6 +55,10 @@ def refuse_nul() -> Response | None:
 def authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
+    if request.method in ("GET", "HEAD") or request.path.endswith("/.search"):
+        # A read request's token and resources are read on one connection (holding()).
+        g.reads = ExitStack()
+        g.reads.enter_context(db().holding())
     try:
         if scheme.lower() != "bearer":
             raise tokens.Unauthorized("a bearer token is required")
@@ -64,6 +69,13 @@ def authenticate() -> Response | None:
         return error_response(exc)
     g.log_org = g.caller.org_slug
     return None
+
+
+@blueprint.teardown_request
+def release_reads(_exc: BaseException | None) -> None:
+    reads = g.pop("reads", None)
+    if reads is not None:
+        reads.close()
 
 
 def db() -> Any:
