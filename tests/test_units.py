@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from scim2_models import InvalidFilterException, InvalidValueException, SCIMException
+from scim2_models import (
+    Context,
+    InvalidFilterException,
+    InvalidValueException,
+    SCIMException,
+)
 
 from scim_server.auth import tokens
 from scim_server.domain.plans import CATALOG, AllocationError, check_allocation
 from scim_server.scim import patch, projection
-from scim_server.scim.requests import normalize_patch, normalize_user_payload
+from scim_server.scim.requests import normalize_patch, normalize_user_payload, validate
+from scim_server.scim.resources import _NOT_STORED, document
+from scim_server.scim.schema import GroupModel, UserModel
 
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -175,3 +184,69 @@ def test_an_allocation_below_twenty_seats_is_refused() -> None:
 def test_an_allocation_naming_another_plans_seat_type_is_refused() -> None:
     with pytest.raises(AllocationError, match="premium"):
         check_allocation(CATALOG["enterprise"], {"premium": 30})
+
+
+RICH_USER = {
+    "schemas": [
+        "urn:ietf:params:scim:schemas:core:2.0:User",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    ],
+    "userName": "rich@example.com",
+    "externalId": "ext-1",
+    "password": "t1meMachine!",
+    "name": {"givenName": "Barbara", "familyName": "Jensen", "formatted": "Ms. Barbara Jensen"},
+    "displayName": "Babs",
+    "nickName": "Babs",
+    "profileUrl": "https://login.example.com/bjensen",
+    "title": "Tour Guide",
+    "userType": "Employee",
+    "preferredLanguage": "en-US",
+    "locale": "en-US",
+    "timezone": "America/Los_Angeles",
+    "active": "False",
+    "emails": [
+        {"value": "rich@example.com", "type": "work", "primary": True},
+        {"value": "b@x.org"},
+    ],
+    "phoneNumbers": [{"value": "555-555-8377", "type": "work"}],
+    "ims": [{"value": "someaimhandle", "type": "aim"}],
+    "photos": [{"value": "https://photos.example.com/profilephoto.jpg", "type": "photo"}],
+    "addresses": [{"streetAddress": "100 Universal City Plaza", "type": "work", "primary": True}],
+    "entitlements": [{"value": "Some Entitlement"}],
+    "roles": [{"value": "Some Role"}],
+    "x509Certificates": [{"value": "TUlJRGpEQ0NBdlNn"}],
+    "groups": [],
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+        "employeeNumber": "701984",
+        "costCenter": "4130",
+        "organization": "Universal Studios",
+        "division": "Theme Park",
+        "department": "Tour Operations",
+        "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "$ref": "../Users/2611"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("model_class", "payload"),
+    [
+        (UserModel, RICH_USER),
+        (UserModel, {"userName": "bare"}),
+        (
+            GroupModel,
+            {"displayName": "Tour Guides", "externalId": "g1", "members": [{"value": "1"}]},
+        ),
+    ],
+)
+def test_a_stored_document_is_what_the_scim_response_dump_would_store(
+    model_class: Any, payload: dict[str, Any]
+) -> None:
+    """document() uses a plain pydantic dump for speed; it must store what scim2-models'
+    response dump stores, but for the attributes no resource keeps (`_NOT_STORED`)."""
+    model = validate(
+        model_class, normalize_user_payload(payload), Context.RESOURCE_CREATION_REQUEST
+    )
+    dumped = model.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    expected = {key: value for key, value in dumped.items() if key not in _NOT_STORED}
+    assert document(model) == expected
+    assert "password" not in document(model)
