@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache, partial
 from typing import Any, cast
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Connection,
     Executable,
@@ -67,9 +68,33 @@ def _read(row: Any) -> Executable:
 
 
 @cache
-def _insert_returning(row: Any) -> Executable:
+def _insert_returning(row: Any) -> tuple[Executable, tuple[tuple[str, Callable[[], Any]], ...]]:
+    """The INSERT of a new row, returning its key, and each other column's default.
+
+    Every value is sent, so only the generated key comes back: the row object already
+    holds the rest, and reading all columns back costs more than the INSERT itself.
+    """
     table = cast(Table, row.__table__)
-    return insert(table).returning(*table.c)
+    defaults = tuple((c.key, _default(c)) for c in table.c if not c.primary_key)
+    return insert(table).returning(*table.primary_key.columns), defaults
+
+
+def _default(column: Column[Any]) -> Callable[[], Any]:
+    """A column's Python-side default as a function of nothing (SQLAlchemy's take a context)."""
+    default = column.default
+    if default is None:
+        if column.server_default is not None:
+            raise TypeError(f"{column}: a server default alone would be overwritten with NULL")
+        return lambda: None
+    if default.is_callable:
+        return partial(default.arg, None)  # type: ignore[attr-defined]
+    if default.is_scalar:
+        return partial(_same, default.arg)  # type: ignore[attr-defined]
+    raise TypeError(f"{column}: only scalar and callable defaults are supported")
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @cache
@@ -249,10 +274,15 @@ class _ResourceRepository:
         """
         session = self.unit()
         row.org_pk = self.org_pk
-        table = cast(Table, self.row.__table__)
-        values = {key: value for key, value in vars(row).items() if key in table.c}
+        statement, defaults = _insert_returning(self.row)
+        given = vars(row)
+        values = {}
+        for key, default in defaults:
+            if key not in given:
+                setattr(row, key, default())
+            values[key] = given[key]
         try:
-            stored = session.execute(_insert_returning(self.row), values).one()
+            stored = session.execute(statement, values).one()
         except IntegrityError as exc:
             session.rollback()
             raise Duplicate(f"{what} already exists") from exc
