@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -63,8 +64,20 @@ def _page(row: Any) -> Select[Any]:
 
 
 @cache
-def _read(row: Any) -> Executable:
+def _read(row: Any) -> Select[Any]:
     return _page(row).where(row.__table__.c.id == bindparam("id"))
+
+
+@cache
+def _read_for_update(row: Any) -> Executable:
+    return _read(row).with_for_update()
+
+
+@cache
+def _update(row: Any) -> Executable:
+    """UPDATE one row by key; the columns set are the parameters given (all but b_pk)."""
+    table = cast(Table, row.__table__)
+    return update(table).where(table.c.pk == bindparam("b_pk"))
 
 
 @cache
@@ -239,11 +252,18 @@ class _ResourceRepository:
             _by_id(self.row, for_update), {"org_pk": self.org_pk, "id": resource_id}
         )
 
-    def read(self, resource_id: str) -> Any:
-        """The core row, to answer with it (attribute access as on the mapped class)."""
-        return self.session.execute(
-            _read(self.row), {"org_pk": self.org_pk, "id": resource_id}
-        ).first()
+    def read(self, resource_id: str, for_update: bool = False) -> Any:
+        """The core row, to answer with it (attribute access as on the mapped class).
+
+        `for_update` locks it for this unit of work, whose changes `update` then writes:
+        no ORM object is loaded and flushed, which costs more than the two statements.
+        """
+        statement = _read_for_update(self.row) if for_update else _read(self.row)
+        session = self.unit() if for_update else self.session
+        return session.execute(statement, {"org_pk": self.org_pk, "id": resource_id}).first()
+
+    def update(self, pk: int, values: Mapping[str, Any]) -> None:
+        self.unit().execute(_update(self.row), {"b_pk": pk, **values})
 
     def count(self, criteria: ColumnElement[bool] | None) -> int:
         query = _count(self.row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from scim2_models import Context, InvalidValueException
@@ -54,20 +55,24 @@ class GroupService(ResourceService):
     ) -> dict[str, Any]:
         parsed = scim_patch.parse_group_patch(body, group_id)
         with self.db.unit_of_work(write=True) as session:
-            row = self.load(session, group_id, for_update=True)
+            repository = self.repository(session)
+            # The core row, changed here and written with one UPDATE (repository.read).
+            row = SimpleNamespace(
+                **self.found(repository.read(group_id, for_update=True), group_id)._mapping
+            )
             check_version(row, if_match)
             before = _refs(row)
             mapped = self._mapped(session, row)
             moved = self._apply_member_changes(session, row.pk, parsed.member_changes, mapped)
-            changed = bool(moved)
+            changed: dict[str, Any] = {}
             if parsed.other is not None:
                 model = group_model(self.payloads(session, [row], False)[0])
                 if scim_patch.apply(parsed.other, model):
-                    self._set_columns(row, group_columns(model))
-                    changed = True
-            if changed:
+                    changed = group_columns(model)
+                    self._set_columns(row, changed)
+            if moved or changed:
                 touch(row)
-                self.repository(session).save(row, f"a group named {row.display_name!r}")
+                repository.update(row.pk, {**changed, **_stamped(row)})
                 self._after_change(session, row, before, mapped, moved)
             return self.payloads(session, [row], with_members)[0]
 
@@ -84,7 +89,7 @@ class GroupService(ResourceService):
 
     # --- group mappings (SEATS.md §5) ------------------------------------------------------
 
-    def _mapped(self, session: Session, row: GroupRow) -> bool:
+    def _mapped(self, session: Session, row: Any) -> bool:
         return group_mappings.maps_any(session, self.org_pk, [_refs(row)])
 
     def _reevaluate(self, session: Session, member_pks: Iterable[int]) -> None:
@@ -92,7 +97,7 @@ class GroupService(ResourceService):
         group_mappings.reevaluate(session, self.org_pk, tenant.plan, tenant.actor, member_pks)
 
     def _after_change(
-        self, session: Session, row: GroupRow, before: GroupRef, mapped: bool, moved: Changed
+        self, session: Session, row: Any, before: GroupRef, mapped: bool, moved: Changed
     ) -> None:
         """Re-evaluate the members whose groups changed, or all, if the group's names did.
 
@@ -179,7 +184,7 @@ class GroupService(ResourceService):
         self.repository(session).save(row, f"a group named {row.display_name!r}")
 
     @staticmethod
-    def _set_columns(row: GroupRow, columns: dict[str, Any]) -> None:
+    def _set_columns(row: Any, columns: dict[str, Any]) -> None:
         for key, value in columns.items():
             setattr(row, key, value)
 
@@ -202,5 +207,10 @@ class Changed:
         self.add(other.changed, other.pks)
 
 
-def _refs(row: GroupRow) -> GroupRef:
+def _stamped(row: Any) -> dict[str, Any]:
+    """What touch() changed, to write."""
+    return {"version": row.version, "last_modified": row.last_modified}
+
+
+def _refs(row: Any) -> GroupRef:
     return GroupRef(row.display_name, row.external_id, row.id)
