@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,9 @@ from conformance.server import stop, throwaway_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+
+# A seeded server to measure: its workload target and its gunicorn arbiter's pid.
+Served = tuple[load.Target, int]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -79,31 +84,53 @@ def settle(seconds: float) -> None:
     log(f"  load average {os.getloadavg()[0]:.2f} at the start of the measurements")
 
 
-def measure(target: load.Target, args: argparse.Namespace, arbiter: int) -> dict[str, Any]:
+def measure(
+    targets: list[tuple[load.Target, int]], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Each operation on every server in turn, so that the machine's drift hits them alike.
+
+    The CPU time of the same code drifts by up to 30% over minutes on this machine;
+    measured one server after the other (twenty minutes apart), the comparison measured
+    the drift. The order alternates from one operation to the next.
+    """
     settle(args.settle_seconds)
-    results: dict[str, Any] = {}
-    for key, label, operation_class in load.OPERATIONS:
-        operation = operation_class(key, target, args.concurrency)
-        load.run(operation, args.warmup, args.concurrency, args.cap_seconds)
-        cpu, load_before = worker_cpu_seconds(arbiter), os.getloadavg()[0]
-        loaded = load.run(operation, args.requests, args.concurrency, args.cap_seconds)
-        cpu = worker_cpu_seconds(arbiter) - cpu
-        results[key] = {"label": label, "loaded": loaded.summary()}
-        # CPU time the worker spent per request: what the server costs, whatever else the
-        # machine was doing; the load average says how busy it was with other work.
-        results[key]["loaded"]["worker_cpu_ms"] = round(cpu * 1000 / max(1, loaded.requests), 2)
-        results[key]["loaded"]["loadavg_1min"] = [load_before, os.getloadavg()[0]]
-        line = f"  {key:<12} {results[key]['loaded']['requests_per_s']:>8} req/s"
-        if args.latency_requests:
-            alone = load.run(operation, args.latency_requests, 1, args.cap_seconds)
-            results[key]["alone"] = alone.summary()
-            line += (
-                f"  p99 {results[key]['loaded']['p99_ms']} ms (alone {alone.summary()['p99_ms']})"
-            )
-        if isinstance(operation, load.PatchMembers):
-            results[key]["membership_check"] = check_membership(target, operation)
-        log(line)
+    results: list[dict[str, Any]] = [{} for _ in targets]
+    for index, (key, label, operation_class) in enumerate(load.OPERATIONS):
+        order = list(range(len(targets)))
+        for i in order if index % 2 == 0 else order[::-1]:
+            target, arbiter = targets[i]
+            operation = operation_class(key, target, args.concurrency)
+            results[i][key] = measure_one(operation, target, arbiter, key, label, args)
     return results
+
+
+def measure_one(
+    operation: Any,
+    target: load.Target,
+    arbiter: int,
+    key: str,
+    label: str,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    load.run(operation, args.warmup, args.concurrency, args.cap_seconds)
+    cpu, load_before = worker_cpu_seconds(arbiter), os.getloadavg()[0]
+    loaded = load.run(operation, args.requests, args.concurrency, args.cap_seconds)
+    cpu = worker_cpu_seconds(arbiter) - cpu
+    result: dict[str, Any] = {"label": label, "loaded": loaded.summary()}
+    # CPU time the worker spent per request: what the server costs, whatever else the
+    # machine was doing; the load average says how busy it was with other work.
+    result["loaded"]["worker_cpu_ms"] = round(cpu * 1000 / max(1, loaded.requests), 2)
+    result["loaded"]["loadavg_1min"] = [load_before, os.getloadavg()[0]]
+    line = f"  {target.label:<13} {key:<12} {result['loaded']['requests_per_s']:>8} req/s"
+    if args.latency_requests:
+        alone = load.run(operation, args.latency_requests, 1, args.cap_seconds)
+        result["alone"] = alone.summary()
+        line += f"  p99 {result['loaded']['p99_ms']} ms (alone {alone.summary()['p99_ms']})"
+    line += f"  cpu {result['loaded']['worker_cpu_ms']} ms"
+    if isinstance(operation, load.PatchMembers):
+        result["membership_check"] = check_membership(target, operation)
+    log(line)
+    return result
 
 
 def worker_cpu_seconds(arbiter: int) -> float:
@@ -183,7 +210,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_scim_server(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+@contextmanager
+def scim_server(args: argparse.Namespace, folder: Path) -> Iterator[tuple[Served, dict[str, Any]]]:
     with throwaway_database(folder, args.database_url, prefix="scim_bench") as url:
         backend = "postgresql" if url.startswith("postgresql") else "sqlite"
         log(f"scim-server ({backend}): migrating, creating the organization, seeding")
@@ -193,24 +221,24 @@ def bench_scim_server(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         process, base = start_scim_server(url, folder)
         try:
             target = seed.target_for_scim_server(base, tenant["token"], ids, args.big_group, log)
-            seed_seconds = time.monotonic() - started
-            log("scim-server: measuring")
-            results = measure(target, args, process.pid)
+            yield (
+                (target, process.pid),
+                {
+                    "server": "scim-server",
+                    "backend": backend,
+                    "database_version": database_version(url),
+                    "users": args.users,
+                    "big_group": args.big_group,
+                    "seed_seconds": round(time.monotonic() - started, 1),
+                    "notes": target.notes,
+                },
+            )
         finally:
             stop(process)
-        return {
-            "server": "scim-server",
-            "backend": backend,
-            "database_version": database_version(url),
-            "users": args.users,
-            "big_group": args.big_group,
-            "seed_seconds": round(seed_seconds, 1),
-            "notes": target.notes,
-            "operations": results,
-        }
 
 
-def bench_reference(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+@contextmanager
+def reference(args: argparse.Namespace, folder: Path) -> Iterator[tuple[Served, dict[str, Any]]]:
     log("scim2-server (memory): starting, seeding over HTTP")
     process, base = start_reference(folder)
     try:
@@ -219,20 +247,19 @@ def bench_reference(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             base, reference_app.TOKEN, args.reference_users, args.reference_big_group,
             args.concurrency, log,
         )  # fmt: skip
-        seed_seconds = time.monotonic() - started
-        log("scim2-server: measuring")
-        results = measure(target, args, process.pid)
+        yield (
+            (target, process.pid),
+            {
+                "server": f"scim2-server {version('scim2-server')}",
+                "backend": "memory",
+                "users": args.reference_users,
+                "big_group": args.reference_big_group,
+                "seed_seconds": round(time.monotonic() - started, 1),
+                "notes": target.notes,
+            },
+        )
     finally:
         stop(process)
-    return {
-        "server": f"scim2-server {version('scim2-server')}",
-        "backend": "memory",
-        "users": args.reference_users,
-        "big_group": args.reference_big_group,
-        "seed_seconds": round(seed_seconds, 1),
-        "notes": target.notes,
-        "operations": results,
-    }
 
 
 def database_version(url: str) -> str:
@@ -281,10 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     import report
 
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="scim-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="scim-bench-") as tmp, ExitStack() as servers:
         folder = Path(tmp)
-        ours = bench_scim_server(args, folder)
-        reference = None if args.skip_reference else bench_reference(args, folder)
+        started = [servers.enter_context(scim_server(args, folder))]
+        if not args.skip_reference:
+            started.append(servers.enter_context(reference(args, folder)))
+        log("measuring: each operation on " + " and ".join(s[1]["server"] for s in started))
+        measured = measure([served for served, _ in started], args)
+        runs = zip(started, measured, strict=True)
+        ours, *others = [{**info, "operations": operations} for (_, info), operations in runs]
+        reference_results = others[0] if others else None
     results = {
         "machine": machine(),
         "settings": {
@@ -294,9 +327,9 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": args.warmup,
             "workers": 1,
         },
-        "servers": [s for s in (ours, reference) if s],
+        "servers": [s for s in (ours, reference_results) if s],
     }
-    results["targets"] = report.targets(ours, reference)
+    results["targets"] = report.targets(ours, reference_results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(report.render(results))
