@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from inspect import isclass
-from typing import Any, Protocol, get_args
+from typing import Any, Protocol, cast, get_args
 
 from pydantic import ValidationError
 from scim2_models import (
@@ -217,9 +217,24 @@ def _dialect(name: str) -> str:
 
 
 def _bound(text: str, resource: str) -> ScimFilter[Any]:
-    """The filter bound to the resource's model, which checks operators and values."""
+    """The filter bound to the resource's model, which checks operators and values.
+
+    RFC 7644 §3.4.2.2 wants JSON values, but Entra's documentation sends
+    ``externalId eq 1a2b-3c``: only a filter that does not parse is retried, once, with
+    its bare values quoted; if that does not make it parse, the original error stands.
+    A filter that parses is parsed once (parsing costs more than the query it becomes).
+    """
     bound_filter = _bound_to(ScimFilter, _resource(resource).model)
-    return bound_filter(_readable(text))
+    try:
+        return cast(ScimFilter[Any], bound_filter(text))
+    except InvalidFilterException as error:
+        quoted = _BARE_VALUE.sub(_quote_bare_value, text)
+        if quoted == text:
+            raise
+        try:
+            return cast(ScimFilter[Any], bound_filter(quoted))
+        except InvalidFilterException:
+            raise error from None
 
 
 def _bound_to(generic: Any, model: Any) -> Any:
@@ -236,30 +251,6 @@ _BARE_VALUE = re.compile(
 _LITERAL = re.compile(
     r"true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?", re.IGNORECASE
 )
-
-
-def _readable(text: str) -> str:
-    """The filter, with the values Entra leaves unquoted quoted.
-
-    RFC 7644 §3.4.2.2 wants JSON values, but Entra's documentation sends
-    ``externalId eq 1a2b-3c``. Only a filter that does not parse is retried, once;
-    if quoting does not make it parse, the original error stands.
-    """
-    error = _syntax_error(text)
-    if error is None:
-        return text
-    quoted = _BARE_VALUE.sub(_quote_bare_value, text)
-    if quoted != text and _syntax_error(quoted) is None:
-        return quoted
-    raise error
-
-
-def _syntax_error(text: str) -> InvalidFilterException | None:
-    try:
-        ScimFilter(text)
-    except InvalidFilterException as exc:
-        return exc
-    return None
 
 
 def _quote_bare_value(match: re.Match[str]) -> str:
