@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from .checkpoint import SAFETY_NET_PAGES, Checkpointer
+
 # What a read runs on: a unit of work's session, or a connection from Database.reading().
 Reader = Session | Connection
 
@@ -54,6 +56,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # The background Checkpointer does this work; SQLite's own is the safety net.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
         cursor.close()
 
     def do_begin(dbapi_conn: Any) -> None:
@@ -80,6 +84,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        file_backed = self.dialect == "sqlite" and self.engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
+        self.checkpointer = Checkpointer(self.engine) if file_backed else None
 
     @property
     def dialect(self) -> str:
@@ -94,6 +104,8 @@ class Database:
         """
         with self.sessions() as session:
             if write and self.dialect == "sqlite":
+                if self.checkpointer is not None:
+                    self.checkpointer.ensure_running()
                 writing = _WRITING.set(True)
                 try:
                     session.connection()  # begins: BEGIN IMMEDIATE (_configure_sqlite)
@@ -155,4 +167,6 @@ class Database:
         return True
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
