@@ -90,12 +90,7 @@ class SeatDesk:
         insert()
         if not self.repository.take(decided):
             if requested is not None:
-                allocation = self.repository.allocation()
-                raise SeatUnavailable(
-                    requested,
-                    allocation.purchased.get(requested, 0),
-                    allocation.assigned.get(requested, 0),
-                )
+                raise self._unavailable(requested)
             member.seat_type, member.seat_source = UNASSIGNED, before["seat_source"]
             self.automatic(member, mapped)
             return
@@ -178,12 +173,7 @@ class SeatDesk:
             self._set(member, UNASSIGNED, "manual", before, f"pinned to {requested} while inactive")
             return
         if requested != member.seat_type and not self.repository.take(requested):
-            allocation = self.repository.allocation()
-            raise SeatUnavailable(
-                requested,
-                allocation.purchased.get(requested, 0),
-                allocation.assigned.get(requested, 0),
-            )
+            raise self._unavailable(requested)
         if requested != member.seat_type:
             self.repository.release(member.seat_type)
         before = seat_state(member)
@@ -223,12 +213,7 @@ class SeatDesk:
             self.repository.release(member.seat_type)
         for _member, requested in moves:
             if not self.repository.take(requested):
-                allocation = self.repository.allocation()
-                raise SeatUnavailable(
-                    requested,
-                    allocation.purchased.get(requested, 0),
-                    allocation.assigned.get(requested, 0),
-                )
+                raise self._unavailable(requested)
         for member, requested in final.values():
             before = seat_state(member)
             member.pinned_seat_type = requested
@@ -251,12 +236,7 @@ class SeatDesk:
             self.repository.release_many(seat_type, count)
         for seat_type, count in Counter(m.to_type for m in planned.moves).items():
             if not self.repository.take_many(seat_type, count):
-                allocation = self.repository.allocation()
-                raise SeatUnavailable(
-                    seat_type,
-                    allocation.purchased.get(seat_type, 0),
-                    allocation.assigned.get(seat_type, 0),
-                )
+                raise self._unavailable(seat_type)
         automatic = self._automatic_source()
         updates: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
         changes = []
@@ -326,6 +306,13 @@ class SeatDesk:
             self.session, self.org_pk, self.actor, action, ("member", member.id),
             before, seat_state(member), reason,
         )  # fmt: skip
+
+    def _unavailable(self, seat_type: str) -> SeatUnavailable:
+        """The 409 of an explicit request with no seat of its type free, with the counts."""
+        allocation = self.repository.allocation()
+        return SeatUnavailable(
+            seat_type, allocation.purchased.get(seat_type, 0), allocation.assigned.get(seat_type, 0)
+        )
 
     def _automatic_source(self) -> str:
         return self.actor.source if self.actor.source in {"scim", "jit", "operator"} else "system"
