@@ -52,13 +52,17 @@ def refuse_nul() -> Response | None:
 
 
 @blueprint.before_request
+def hold_reads() -> None:
+    """A read request's token and resources are read on one connection (holding())."""
+    if request.method in ("GET", "HEAD") or request.path.endswith("/.search"):
+        g.reads = ExitStack()
+        g.reads.enter_context(db().holding())
+
+
+@blueprint.before_request
 def authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
-    if request.method in ("GET", "HEAD") or request.path.endswith("/.search"):
-        # A read request's token and resources are read on one connection (holding()).
-        g.reads = ExitStack()
-        g.reads.enter_context(db().holding())
     try:
         if scheme.lower() != "bearer":
             raise tokens.Unauthorized("a bearer token is required")

@@ -41,7 +41,7 @@ class GroupService(ResourceService):
     def replace(self, group_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
         model = validate(GroupModel, body, Context.RESOURCE_REPLACEMENT_REQUEST)
         with self.db.unit_of_work(write=True) as session:
-            row = self.load(session, group_id, for_update=True)
+            row = self._locked(session, group_id)
             check_version(row, if_match)
             before = _refs(row)
             mapped = self._mapped(session, row)
@@ -55,11 +55,7 @@ class GroupService(ResourceService):
     ) -> dict[str, Any]:
         parsed = scim_patch.parse_group_patch(body, group_id)
         with self.db.unit_of_work(write=True) as session:
-            repository = self.repository(session)
-            # The core row, changed here and written with one UPDATE (repository.read).
-            row = SimpleNamespace(
-                **self.found(repository.read(group_id, for_update=True), group_id)._mapping
-            )
+            row = self._locked(session, group_id)
             check_version(row, if_match)
             before = _refs(row)
             mapped = self._mapped(session, row)
@@ -69,10 +65,8 @@ class GroupService(ResourceService):
                 model = group_model(self.payloads(session, [row], False)[0])
                 if scim_patch.apply(parsed.other, model):
                     changed = group_columns(model)
-                    self._set_columns(row, changed)
             if moved or changed:
-                touch(row)
-                repository.update(row.pk, {**changed, **_stamped(row)})
+                self._write(session, row, changed)
                 self._after_change(session, row, before, mapped, moved)
             return self.payloads(session, [row], with_members)[0]
 
@@ -178,15 +172,23 @@ class GroupService(ResourceService):
         given = dict(displays)
         return {pk: given.get(user_id) for user_id, pk in found.items()}
 
-    def _write(self, session: Session, row: GroupRow, columns: dict[str, Any]) -> None:
-        self._set_columns(row, columns)
-        touch(row)
-        self.repository(session).save(row, f"a group named {row.display_name!r}")
+    def _locked(self, session: Session, group_id: str) -> Any:
+        """The group's core row, locked for this unit of work, to change and `_write`.
 
-    @staticmethod
-    def _set_columns(row: Any, columns: dict[str, Any]) -> None:
+        Not an ORM object: loading one and flushing its new version cost more than the
+        SELECT ... FOR UPDATE and the UPDATE themselves, on every PATCH.
+        """
+        found = self.found(self.repository(session).read(group_id, for_update=True), group_id)
+        return SimpleNamespace(**found._mapping)
+
+    def _write(self, session: Session, row: Any, columns: dict[str, Any]) -> None:
+        """New columns (maybe none: a membership change) and a new version, in one UPDATE."""
         for key, value in columns.items():
             setattr(row, key, value)
+        touch(row)
+        self.repository(session).update(
+            row.pk, {**columns, "version": row.version, "last_modified": row.last_modified}
+        )
 
 
 @dataclass
@@ -205,11 +207,6 @@ class Changed:
 
     def merge(self, other: Changed) -> None:
         self.add(other.changed, other.pks)
-
-
-def _stamped(row: Any) -> dict[str, Any]:
-    """What touch() changed, to write."""
-    return {"version": row.version, "last_modified": row.last_modified}
 
 
 def _refs(row: Any) -> GroupRef:
