@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Executable, Select, Table, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Table, insert, select
 
+from .db import Reader, orm_session
 from .models import AuditEvent
+from .prepared import Prepared
 from .repositories import chunks
 from .types import utcnow
 
-
-@cache
-def _append() -> Executable:
-    return insert(cast(Table, AuditEvent.__table__))
+_TABLE = cast(Table, AuditEvent.__table__)
+# One event: compiled once and run on the driver (see prepared.py); many go through
+# SQLAlchemy, which batches them.
+_APPEND_ONE = Prepared(insert(_TABLE), [c.key for c in _TABLE.c if not c.primary_key])
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class AuditQuery:
 
 
 class AuditRepository:
-    def __init__(self, session: Session, org_pk: int) -> None:
+    def __init__(self, session: Reader, org_pk: int) -> None:
         self.session = session
         self.org_pk = org_pk
 
@@ -43,17 +43,17 @@ class AuditRepository:
         event is a row's values (`services.audit.event`), not an ORM object of the session (whose flush
         costs more than the INSERT on every seat change).
         """
-        self.session.execute(_append(), {**event, "org_pk": self.org_pk, "at": utcnow()})
+        _APPEND_ONE.count(self.session, {**event, "org_pk": self.org_pk, "at": utcnow()})
 
     def add_many(self, events: Iterable[Mapping[str, Any]], batch: int = 1000) -> None:
         """Many events, a thousand to an INSERT: a mapping moving 50,000 members (§5)."""
         now = utcnow()
         rows = ({**event, "org_pk": self.org_pk, "at": now} for event in events)
         for chunk in chunks(rows, batch):
-            self.session.execute(_append(), chunk)
+            self.session.execute(insert(_TABLE), chunk)
 
     def page(self, query: AuditQuery, limit: int) -> list[AuditEvent]:
-        return list(self.session.scalars(self._select(query).limit(limit)))
+        return list(orm_session(self.session).scalars(self._select(query).limit(limit)))
 
     def stream(self, query: AuditQuery, batch: int = 1000) -> Iterator[AuditEvent]:
         """Every matching event in order, read in batches: exports never load the whole log."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from .checkpoint import SAFETY_NET_PAGES, Checkpointer
 
 # What a read runs on: a unit of work's session, or a connection from Database.reading().
+# Core statements also write on either: a session, or a connection from Database.writing().
 Reader = Session | Connection
+
+
+def orm_session(unit: Reader) -> Session:
+    """The session that ORM loads and flushes need; a bare connection is a caller's mistake."""
+    if not isinstance(unit, Session):
+        raise TypeError("ORM loads and writes need a session (Database.unit_of_work)")
+    return unit
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -103,20 +111,44 @@ class Database:
         on PostgreSQL it changes nothing, row locks do that work.
         """
         with self.sessions() as session:
-            if write and self.dialect == "sqlite":
-                if self.checkpointer is not None:
-                    self.checkpointer.ensure_running()
-                writing = _WRITING.set(True)
-                try:
-                    session.connection()  # begins: BEGIN IMMEDIATE (_configure_sqlite)
-                finally:
-                    _WRITING.reset(writing)
+            if write:
+                self._begin_writing(session.connection)
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction on a bare connection, committed when the block ends cleanly.
+
+        For the units of work that load no ORM object, such as a SCIM create: a session's
+        set-up, flush and commit cost 40 µs of CPU more than the connection's around the
+        same statements. Repositories run their core statements on either.
+        """
+        with self.engine.connect() as connection:
+            self._begin_writing(connection.begin)
+            try:
+                yield connection
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+
+    def _begin_writing(self, begin: Callable[[], object]) -> None:
+        """Begin a writing transaction: BEGIN IMMEDIATE on SQLite (see _configure_sqlite)."""
+        if self.dialect != "sqlite":
+            begin()
+            return
+        if self.checkpointer is not None:
+            self.checkpointer.ensure_running()
+        writing = _WRITING.set(True)
+        try:
+            begin()
+        finally:
+            _WRITING.reset(writing)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -11,7 +11,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Executable,
-    Row,
     Select,
     Table,
     bindparam,
@@ -27,8 +26,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ..errors import Duplicate, NotFound
-from .db import Reader
+from .db import Reader, orm_session
 from .models import GroupMember, GroupRow, Organization, Token, UserRow
+from .prepared import Prepared
 
 # Statements name at most this many rows: PostgreSQL caps bind parameters at 65,535 per
 # statement and SQLite at 32,766, and a 50,000-member group must still be writable.
@@ -81,7 +81,7 @@ def _update(row: Any) -> Executable:
 
 
 @cache
-def _insert_returning(row: Any) -> tuple[Executable, tuple[tuple[str, Callable[[], Any]], ...]]:
+def _insert_returning(row: Any) -> tuple[Prepared, tuple[tuple[str, Callable[[], Any]], ...]]:
     """The INSERT of a new row, returning its key, and each other column's default.
 
     Every value is sent, so only the generated key comes back: the row object already
@@ -89,7 +89,8 @@ def _insert_returning(row: Any) -> tuple[Executable, tuple[tuple[str, Callable[[
     """
     table = cast(Table, row.__table__)
     defaults = tuple((c.key, _default(c)) for c in table.c if not c.primary_key)
-    return insert(table).returning(*table.primary_key.columns), defaults
+    statement = insert(table).returning(*table.primary_key.columns)
+    return Prepared(statement, [key for key, _ in defaults]), defaults
 
 
 def _default(column: Column[Any]) -> Callable[[], Any]:
@@ -170,33 +171,31 @@ def _remove_members(some: bool) -> Executable:
     return statement
 
 
-@cache
-def _credentials() -> Executable:
-    tokens, orgs = cast(Table, Token.__table__), cast(Table, Organization.__table__)
-    return (
-        select(
-            tokens.c.pk,
-            tokens.c.org_pk,
-            tokens.c.kind,
-            tokens.c.token_hash,
-            tokens.c.member_pk,
-            tokens.c.revoked_at,
-            tokens.c.last_used_at,
-            orgs.c.slug,
-            orgs.c.plan,
-        )
-        .join(orgs, orgs.c.pk == tokens.c.org_pk)
-        .where(tokens.c.prefix == bindparam("prefix"))
+_TOKENS, _ORGS = cast(Table, Token.__table__), cast(Table, Organization.__table__)
+_CREDENTIALS = Prepared(
+    select(
+        _TOKENS.c.pk,
+        _TOKENS.c.org_pk,
+        _TOKENS.c.kind,
+        _TOKENS.c.token_hash,
+        _TOKENS.c.member_pk,
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.last_used_at,
+        _ORGS.c.slug,
+        _ORGS.c.plan,
     )
+    .join(_ORGS, _ORGS.c.pk == _TOKENS.c.org_pk)
+    .where(_TOKENS.c.prefix == bindparam("prefix"))
+)
 
 
-def token_credentials(connection: Connection, prefix: str) -> Row[Any] | None:
-    """What authenticating needs of a token and its organization: one core SELECT, no objects.
+def token_credentials(connection: Connection, prefix: str) -> Any:
+    """What authenticating needs of a token and its organization: one SELECT, no objects.
 
-    Every request runs it (Database.reading); the Organization itself would also load its
-    seat allocations.
+    Every request runs it (Database.reading), on the driver (prepared.py); the
+    Organization itself would also load its seat allocations.
     """
-    return connection.execute(_credentials(), {"prefix": prefix}).first()
+    return _CREDENTIALS.first(connection, {"prefix": prefix})
 
 
 def flush_unique(session: Session, what: str) -> None:
@@ -241,10 +240,8 @@ class _ResourceRepository:
         self.org_pk = org_pk
 
     def unit(self) -> Session:
-        """The unit of work's session: ORM loads and writes need one, not a reading connection."""
-        if not isinstance(self.session, Session):
-            raise TypeError("writes and ORM loads need a unit of work, not Database.reading()")
-        return self.session
+        """The unit of work's session: ORM loads and writes need one, not a connection."""
+        return orm_session(self.session)
 
     def get(self, resource_id: str, for_update: bool = False) -> Any:
         """The mapped object, to change it in this unit of work."""
@@ -263,7 +260,8 @@ class _ResourceRepository:
         return session.execute(statement, {"org_pk": self.org_pk, "id": resource_id}).first()
 
     def update(self, pk: int, values: Mapping[str, Any]) -> None:
-        self.unit().execute(_update(self.row), {"b_pk": pk, **values})
+        """Set columns of one row by key, in the unit of work (a session or a connection)."""
+        self.session.execute(_update(self.row), {"b_pk": pk, **values})
 
     def count(self, criteria: ColumnElement[bool] | None) -> int:
         query = _count(self.row)
@@ -287,12 +285,20 @@ class _ResourceRepository:
         return list(self.session.execute(query, {"org_pk": self.org_pk}))
 
     def add(self, row: Any, what: str) -> Any:
-        """Insert a new row; it stays the session's object, loaded as a flush would leave it.
+        """Insert a new mapped row; it stays the session's object, as a flush would leave it.
 
         One core INSERT ... RETURNING instead of the ORM's flush machinery, which costs more
         CPU than the INSERT itself on every create.
         """
         session = self.unit()
+        self.insert(row, what)
+        make_transient_to_detached(row)
+        session.add(row)
+        return row
+
+    def insert(self, row: Any, what: str) -> Any:
+        """Insert a new row from any object's attributes; its missing columns get their
+        defaults and its key is set. On a session or a `Database.writing()` connection."""
         row.org_pk = self.org_pk
         statement, defaults = _insert_returning(self.row)
         given = vars(row)
@@ -302,14 +308,12 @@ class _ResourceRepository:
                 setattr(row, key, default())
             values[key] = given[key]
         try:
-            stored = session.execute(statement, values).one()
+            stored = statement.first(self.session, values)
         except IntegrityError as exc:
-            session.rollback()
+            self.session.rollback()
             raise Duplicate(f"{what} already exists") from exc
-        for key, value in stored._mapping.items():
+        for key, value in stored._asdict().items():
             setattr(row, key, value)
-        make_transient_to_detached(row)
-        session.add(row)
         return row
 
     def save(self, row: Any, what: str) -> Any:

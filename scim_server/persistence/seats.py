@@ -11,65 +11,54 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from functools import cache
 from typing import cast
 
-from sqlalchemy import Executable, Table, bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, func, select, update
 
 from ..domain.seats import UNASSIGNED, Allocation
+from .db import Reader, orm_session
 from .models import SeatAllocation, UserRow
+from .prepared import Prepared
 
-# Every create and seat change runs these: built once, with bound parameters (building a
-# statement and its cache key costs more than running it; see repositories.py). An UPDATE's
-# parameters may not take its columns' names.
-
-
-# On the table, not the mapped class: SQLAlchemy's core path costs a third of the ORM's
-# for the same statement, and no ORM object of the allocation is ever loaded here.
+# On the table, not the mapped class: no ORM object of the allocation is ever loaded here.
 _SEATS = cast(Table, SeatAllocation.__table__)
 
-
-@cache
-def _allocation() -> Executable:
-    return select(_SEATS.c.seat_type, _SEATS.c.purchased, _SEATS.c.assigned).where(
+# Every create and seat change runs these: compiled once and run on the driver (see
+# prepared.py). An UPDATE's parameters may not take its columns' names.
+_ALLOCATION = Prepared(
+    select(_SEATS.c.seat_type, _SEATS.c.purchased, _SEATS.c.assigned).where(
         _SEATS.c.org_pk == bindparam("org_pk")
     )
-
-
-@cache
-def _take() -> Executable:
-    return (
-        update(_SEATS)
-        .where(
-            _SEATS.c.org_pk == bindparam("b_org_pk"),
-            _SEATS.c.seat_type == bindparam("b_seat_type"),
-            _SEATS.c.assigned < _SEATS.c.purchased,
-        )
-        .values(assigned=_SEATS.c.assigned + 1)
+)
+_TAKE = Prepared(
+    update(_SEATS)
+    .where(
+        _SEATS.c.org_pk == bindparam("b_org_pk"),
+        _SEATS.c.seat_type == bindparam("b_seat_type"),
+        _SEATS.c.assigned < _SEATS.c.purchased,
     )
-
-
-@cache
-def _release() -> Executable:
-    return (
-        update(_SEATS)
-        .where(
-            _SEATS.c.org_pk == bindparam("b_org_pk"),
-            _SEATS.c.seat_type == bindparam("b_seat_type"),
-            _SEATS.c.assigned > 0,
-        )
-        .values(assigned=_SEATS.c.assigned - 1)
+    .values(assigned=_SEATS.c.assigned + 1)
+)
+_RELEASE = Prepared(
+    update(_SEATS)
+    .where(
+        _SEATS.c.org_pk == bindparam("b_org_pk"),
+        _SEATS.c.seat_type == bindparam("b_seat_type"),
+        _SEATS.c.assigned > 0,
     )
+    .values(assigned=_SEATS.c.assigned - 1)
+)
 
 
 class SeatRepository:
-    def __init__(self, session: Session, org_pk: int) -> None:
+    """Counters run on a session or a connection; loading rows as objects needs a session."""
+
+    def __init__(self, session: Reader, org_pk: int) -> None:
         self.session = session
         self.org_pk = org_pk
 
     def allocation(self) -> Allocation:
-        rows = self.session.execute(_allocation(), {"org_pk": self.org_pk}).all()
+        rows = _ALLOCATION.rows(self.session, {"org_pk": self.org_pk})
         return Allocation(
             {seat_type: purchased for seat_type, purchased, _ in rows},
             {seat_type: assigned for seat_type, _, assigned in rows},
@@ -79,13 +68,12 @@ class SeatRepository:
         """Hold one more seat of `seat_type` if one is free; False when none is."""
         if seat_type == UNASSIGNED:
             return True
-        result = self.session.execute(_take(), {"b_org_pk": self.org_pk, "b_seat_type": seat_type})
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(_TAKE.count(self.session, {"b_org_pk": self.org_pk, "b_seat_type": seat_type}))
 
     def release(self, seat_type: str) -> None:
         if seat_type == UNASSIGNED:
             return
-        self.session.execute(_release(), {"b_org_pk": self.org_pk, "b_seat_type": seat_type})
+        _RELEASE.count(self.session, {"b_org_pk": self.org_pk, "b_seat_type": seat_type})
 
     def take_many(self, seat_type: str, count: int) -> bool:
         """Hold `count` more seats of `seat_type` at once if that many are free (a batch)."""
@@ -132,7 +120,7 @@ class SeatRepository:
     def set_purchased(self, counts: Mapping[str, int]) -> None:
         existing = {
             row.seat_type: row
-            for row in self.session.scalars(
+            for row in orm_session(self.session).scalars(
                 select(SeatAllocation).where(SeatAllocation.org_pk == self.org_pk)
             )
         }
@@ -140,12 +128,12 @@ class SeatRepository:
             if seat_type in existing:
                 existing[seat_type].purchased = count
             else:
-                self.session.add(
+                orm_session(self.session).add(
                     SeatAllocation(
                         org_pk=self.org_pk, seat_type=seat_type, purchased=count, assigned=0
                     )
                 )
-        self.session.flush()
+        orm_session(self.session).flush()
 
     def waiting(self, limit: int) -> list[UserRow]:
         """Active members waiting for a seat, oldest first.
@@ -162,7 +150,7 @@ class SeatRepository:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return list(self.session.scalars(query))
+        return list(orm_session(self.session).scalars(query))
 
     def counts(self) -> dict[str, int]:
         """Members per seat type held, and how many wait (for the organization's summary)."""

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..persistence.audit import AuditRepository
+from ..persistence.db import Reader
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ OPERATOR = Actor("operator", None, "operator")
 
 
 def record(
-    session: Session,
+    session: Reader,
     org_pk: int,
     actor: Actor,
     action: str,

@@ -10,14 +10,17 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..domain import seats
 from ..domain.mappings import Move, MovePlan
 from ..domain.plans import Plan
 from ..domain.seats import UNASSIGNED, SeatUnavailable
+from ..persistence.db import orm_session
 from ..persistence.mappings import GroupMappingRepository, MemberFacts
 from ..persistence.models import UserRow
+from ..persistence.repositories import UserRepository
 from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
 from . import audit
@@ -40,7 +43,12 @@ def seat_state(member: UserRow) -> dict[str, Any]:
 
 
 class SeatDesk:
-    def __init__(self, session: Session, org_pk: int, plan: Plan, actor: Actor) -> None:
+    """Seat changes in a unit of work: a session, or for a create a `Database.writing()`
+    connection (core statements only; see `_save`)."""
+
+    def __init__(
+        self, session: Session | Connection, org_pk: int, plan: Plan, actor: Actor
+    ) -> None:
         self.session = session
         self.org_pk = org_pk
         self.actor = actor
@@ -152,7 +160,7 @@ class SeatDesk:
 
     def _mapped(self, member: UserRow) -> tuple[str, str] | None:
         """The seat type the stored mapping routes this member to, and the rule's group."""
-        repository = GroupMappingRepository(self.session, self.org_pk)
+        repository = GroupMappingRepository(self._unit(), self.org_pk)
         mapping = repository.mapping()
         if mapping is None:
             return None
@@ -250,10 +258,10 @@ class SeatDesk:
             member = members[released.member]
             changes.append(self._bulk(member, member.seat_type, automatic, released.reason))
             updates[(member.seat_type, automatic, False)].append(member.pk)
-        repository = GroupMappingRepository(self.session, self.org_pk)
+        repository = GroupMappingRepository(self._unit(), self.org_pk)
         for (seat_type, source, seated), pks in updates.items():
             repository.set_seats(pks, seat_type, source, seated)
-        audit.record_many(self.session, self.org_pk, self.actor, "seat.changed", changes)
+        audit.record_many(self._unit(), self.org_pk, self.actor, "seat.changed", changes)
 
     @staticmethod
     def _bulk(
@@ -301,11 +309,31 @@ class SeatDesk:
         member.seat_type = seat_type
         member.seat_source = source
         if flush:
-            self.session.flush()
+            self._save(member)
         audit.record(
             self.session, self.org_pk, self.actor, action, ("member", member.id),
             before, seat_state(member), reason,
         )  # fmt: skip
+
+    def _save(self, member: UserRow) -> None:
+        """The member's seat columns, written before the next statement reads them: the
+        session's flush for a loaded member, one UPDATE for a row created on a connection."""
+        if isinstance(self.session, Session):
+            self.session.flush()
+            return
+        UserRepository(self.session, self.org_pk).update(
+            member.pk,
+            {
+                "seat_type": member.seat_type,
+                "seat_source": member.seat_source,
+                "pinned_seat_type": member.pinned_seat_type,
+                "waiting_since": member.waiting_since,
+            },
+        )
+
+    def _unit(self) -> Session:
+        """The session that group mappings' reads and bulk moves need."""
+        return orm_session(self.session)
 
     def _unavailable(self, seat_type: str) -> SeatUnavailable:
         """The 409 of an explicit request with no seat of its type free, with the counts."""

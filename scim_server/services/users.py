@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from scim2_models import Context
@@ -19,6 +20,15 @@ from .resources import ResourceService, check_version, stamp, touch
 from .seats import SeatDesk
 
 
+# A new member's seat columns before SeatDesk.provision decides (the table's defaults).
+NO_SEAT = {
+    "seat_type": UNASSIGNED,
+    "seat_source": None,
+    "pinned_seat_type": None,
+    "waiting_since": None,
+}
+
+
 class UserService(ResourceService):
     resource_type = "User"
     endpoint = "Users"
@@ -27,16 +37,19 @@ class UserService(ResourceService):
     def create(self, body: Any) -> dict[str, Any]:
         model = self._validate(body, Context.RESOURCE_CREATION_REQUEST)
         columns = user_columns(model)
-        with self.db.unit_of_work(write=True) as session:
-            row = stamp(UserRow(**columns))
+        # No ORM object: the row is written and answered from its values, on a connection.
+        with self.db.writing() as connection:
+            row: Any = stamp(SimpleNamespace(**columns, **NO_SEAT))
             what = f"a user with userName {model.user_name!r}"
             # SEATS.md §4: an explicit seatType fails loudly; otherwise the automatic rules.
-            self.desk(session).provision(
-                row, lambda: self.repository(session).add(row, what), requested=seat_request(model)
+            self.desk(connection).provision(
+                row,
+                lambda: self.repository(connection).insert(row, what),
+                requested=seat_request(model),
             )
             # A user just created belongs to no group yet (`groups` is readOnly, RFC 7643
             # §4.1.2), so there are no memberships to look up.
-            return self.payloads(session, [row], False)[0]
+            return self.payloads(connection, [row], False)[0]
 
     def replace(self, user_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
         model = self._validate(body, Context.RESOURCE_REPLACEMENT_REQUEST)
@@ -75,7 +88,7 @@ class UserService(ResourceService):
             self.desk(session).release(row, "removed from the organization")
             self.repository(session).delete(row)
 
-    def desk(self, session: Session) -> SeatDesk:
+    def desk(self, session: Reader) -> SeatDesk:
         return SeatDesk(session, self.org_pk, self.tenant.plan, self.tenant.actor)
 
     def _settle_seat(
