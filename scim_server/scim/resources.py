@@ -79,8 +79,12 @@ def _meta(row: Any, resource_type: str, location: str) -> dict[str, Any]:
 
 
 def seat_request(model: Any) -> str | None:
-    """The seat type a SCIM resource names, if any."""
-    extension = model[SeatUser]
+    """The seat type a SCIM resource names, if any.
+
+    scim2-models keeps an extension in the field named after its class; `model[SeatUser]`
+    finds the same object through path resolution, at a hundred times the CPU.
+    """
+    extension = getattr(model, SeatUser.__name__)
     return extension.seat_type if extension is not None else None
 
 
