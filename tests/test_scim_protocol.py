@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 from .conftest import Api
@@ -476,4 +478,12 @@ def test_nul_characters_are_refused_as_invalid_values_not_500s(api: Api) -> None
     assert_scim_error(api.call("GET", '/Users?filter=userName eq "a%00b"'), 400, "invalidValue")
     body = {"schemas": [USER], "userName": "nul\u0000name"}
     assert_scim_error(api.call("POST", "/Users", body), 400, "invalidValue")
+    # A NUL escaped, or raw in a UTF-16 body (JSON may come in UTF-16; json.loads reads it).
+    escaped = {"schemas": [USER], "userName": "fine", "nickName": "a\u0000b"}
+    assert_scim_error(api.call("POST", "/Users", escaped), 400, "invalidValue")
+    utf16 = json.dumps(body, ensure_ascii=False).encode("utf-16")
+    response = api.client.post(
+        "/scim/v2/Users", data=utf16, headers=api.headers(), content_type="application/scim+json"
+    )
+    assert_scim_error(response, 400, "invalidValue")
     assert api.call("GET", "/Users?count=0").json["totalResults"] == 1  # only the owner
