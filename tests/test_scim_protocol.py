@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 from .conftest import Api
@@ -49,6 +48,13 @@ def test_a_created_user_is_returned_with_location_etag_and_meta(api: Api) -> Non
     assert response.headers["ETag"] == body["meta"]["version"] == 'W/"1"'
     assert body["meta"]["resourceType"] == "User"
     assert response.mimetype == "application/scim+json"
+
+
+def test_locations_name_the_host_and_scheme_the_client_used_as_an_ascii_uri(api: Api) -> None:
+    for base in ("https://scim.example.com:8443", "http://xn--bcher-kva.example"):
+        response = api.client.get("/scim/v2/Users?count=1", base_url=base, headers=api.headers())
+        location = response.json["Resources"][0]["meta"]["location"]
+        assert location.startswith(f"{base}/scim/v2/Users/"), location
 
 
 def test_a_password_is_accepted_but_never_returned(api: Api) -> None:

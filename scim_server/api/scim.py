@@ -340,9 +340,13 @@ def provider() -> Any:
 
 
 def base_url() -> str:
-    """This service's root as the client reached it (RFC 7644 §3.1 meta.location)."""
+    """This service's root as the client reached it (RFC 7644 §3.1 meta.location).
+
+    Built from the scheme and Host, not `request.host_url`, which turns the URL into an
+    IRI on every request (a punycode host would come back in Unicode; a URI stays ASCII).
+    """
     if "scim_base" not in g:
-        g.scim_base = request.host_url + blueprint.url_prefix.lstrip("/")  # type: ignore[union-attr]
+        g.scim_base = f"{request.scheme}://{request.host}{blueprint.url_prefix}"
     return str(g.scim_base)
 
 
