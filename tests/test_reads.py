@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
+from scim_server.persistence.audit import AuditRepository
 from scim_server.persistence.db import Database
-from scim_server.persistence.models import UserRow
+from scim_server.persistence.models import AuditEvent, Organization, UserRow
 from scim_server.persistence.repositories import UserRepository
+from scim_server.services import audit
+from scim_server.services.audit import SYSTEM
 
-from .conftest import Api
-from .test_scim_protocol import new_group, new_user
+from .conftest import Api, make_org
+from .test_scim_protocol import PATCH, USER, new_group, new_user
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -65,6 +68,64 @@ def test_a_read_request_checks_out_one_connection_for_its_token_and_resources(
     assert listed.json["totalResults"] == searched.json["totalResults"] == 1
     assert len(checkouts) == 2  # one per request
     assert db.engine.pool.checkedout() == 0  # each was returned after its request
+
+
+def test_a_write_request_runs_its_token_check_and_its_transaction_on_one_connection(
+    api: Api, app: Any
+) -> None:
+    """Database.holding(writes=True): a create, a PATCH (a session) and a DELETE each
+    check out one connection, commit on it, and return it."""
+    app.config["TOKEN_TOUCH_SECONDS"] = 3600
+    api.call("GET", "/Users?count=0")  # the token's use recorded once, before counting
+    db = app.extensions["scim_db"]
+    checkouts: list[int] = []
+    listener = lambda *_args: checkouts.append(1)  # noqa: E731
+    event.listen(db.engine, "checkout", listener)
+    try:
+        created = api.call("POST", "/Users", {"schemas": [USER], "userName": "one@example.com"})
+        patch = {
+            "schemas": [PATCH],
+            "Operations": [{"op": "replace", "path": "nickName", "value": "o"}],
+        }
+        patched = api.call("PATCH", f"/Users/{created.json['id']}", patch)
+        deleted = api.call("DELETE", f"/Users/{created.json['id']}")
+    finally:
+        event.remove(db.engine, "checkout", listener)
+    assert (created.status_code, patched.status_code, deleted.status_code) == (201, 200, 204)
+    assert len(checkouts) == 3  # one per request
+    assert db.engine.pool.checkedout() == 0
+    assert api.call("GET", f"/Users/{created.json['id']}").status_code == 404  # committed
+
+
+def test_units_of_work_in_a_held_block_end_its_reads_and_commit_on_its_connection(
+    db: Database,
+) -> None:
+    make_org(db, "heldw")
+    with db.reading() as connection:
+        org_pk = connection.execute(
+            select(Organization.pk).where(Organization.slug == "heldw")
+        ).scalar_one()
+
+    def mark(unit: Any, subject: str) -> None:
+        event = audit.event(SYSTEM, "test.held", ("test", subject), None, None, None)
+        AuditRepository(unit, org_pk).add(event)
+
+    with db.holding(writes=True):
+        with db.reading() as connection:
+            connection.execute(select(func.count()).select_from(AuditEvent)).scalar()
+            assert connection.in_transaction()  # a read transaction, still open
+        with db.writing() as writer:
+            assert writer is connection
+            mark(writer, "on the connection")
+        with db.unit_of_work(write=True) as session:
+            assert session.connection() is connection
+            mark(session, "in a session")
+    with db.reading() as other:
+        marked = other.execute(
+            select(AuditEvent.subject_id).where(AuditEvent.action == "test.held")
+        )
+        assert sorted(str(s) for s in marked.scalars()) == ["in a session", "on the connection"]
+    assert connection.closed
 
 
 def test_reads_outside_a_held_block_each_take_their_own_connection(db: Database) -> None:

@@ -52,11 +52,11 @@ def refuse_nul() -> Response | None:
 
 
 @blueprint.before_request
-def hold_reads() -> None:
-    """A read request's token and resources are read on one connection (holding())."""
-    if request.method in ("GET", "HEAD") or request.path.endswith("/.search"):
-        g.reads = ExitStack()
-        g.reads.enter_context(db().holding())
+def hold_connection() -> None:
+    """A request's token check, reads and writes run on one connection (holding())."""
+    reads = request.method in ("GET", "HEAD") or request.path.endswith("/.search")
+    g.held = ExitStack()
+    g.held.enter_context(db().holding(writes=not reads))
 
 
 @blueprint.before_request
@@ -76,10 +76,10 @@ def authenticate() -> Response | None:
 
 
 @blueprint.teardown_request
-def release_reads(_exc: BaseException | None) -> None:
-    reads = g.pop("reads", None)
-    if reads is not None:
-        reads.close()
+def release_connection(_exc: BaseException | None) -> None:
+    held = g.pop("held", None)
+    if held is not None:
+        held.close()
 
 
 def db() -> Any:

@@ -76,10 +76,16 @@ def _configure_sqlite(engine: Engine) -> None:
 
 @dataclass
 class _Held:
-    """The connection `Database.holding()` lends to every read, once there is one."""
+    """The connection `Database.holding()` lends, checked out at the first use."""
 
     database: Database
+    writes: bool  # units of work run on it too (and its reads are not autocommitted)
     connection: Connection | None = None
+
+    def open(self) -> Connection:
+        if self.connection is None:
+            self.connection = self.database._reader(autocommit=not self.writes)
+        return self.connection
 
 
 _HELD: ContextVar[_Held | None] = ContextVar("held_reads", default=None)
@@ -110,7 +116,7 @@ class Database:
         ``write=True`` takes SQLite's write lock at BEGIN (see _configure_sqlite);
         on PostgreSQL it changes nothing, row locks do that work.
         """
-        with self.sessions() as session:
+        with self._writer() as connection, self.sessions(bind=connection) as session:
             if write:
                 self._begin_writing(session.connection)
             try:
@@ -128,7 +134,7 @@ class Database:
         set-up, flush and commit cost 40 µs of CPU more than the connection's around the
         same statements. Repositories run their core statements on either.
         """
-        with self.engine.connect() as connection:
+        with self._writer() as connection:
             self._begin_writing(connection.begin)
             try:
                 yield connection
@@ -136,6 +142,19 @@ class Database:
             except BaseException:
                 connection.rollback()
                 raise
+
+    @contextmanager
+    def _writer(self) -> Iterator[Connection]:
+        """The connection of a unit of work: the one held for writes, else a new one."""
+        held = _HELD.get()
+        if held is None or held.database is not self or not held.writes:
+            with self.engine.connect() as connection:
+                yield connection
+            return
+        connection = held.open()
+        if connection.in_transaction():
+            connection.rollback()  # the block's reads are over: the unit of work begins afresh
+        yield connection
 
     def _begin_writing(self, begin: Callable[[], object]) -> None:
         """Begin a writing transaction: BEGIN IMMEDIATE on SQLite (see _configure_sqlite)."""
@@ -161,22 +180,22 @@ class Database:
         """
         held = _HELD.get()
         if held is not None and held.database is self:
-            if held.connection is None:
-                held.connection = self._reader()
-            yield held.connection
+            yield held.open()
             return
         with self._reader() as connection:
             yield connection
 
     @contextmanager
-    def holding(self) -> Iterator[None]:
+    def holding(self, writes: bool = False) -> Iterator[None]:
         """Every `reading()` of the block on one connection, checked out at the first.
 
         A read request (the bearer token, then the resources) then costs one checkout,
-        one pool ping on PostgreSQL and one transaction, not one per read. Not for a
-        block that writes: on SQLite the held read transaction would have to end first.
+        one pool ping on PostgreSQL and one transaction, not one per read. With `writes`,
+        the block's units of work run on it too, each after the reads before it have
+        ended: a write request's token check and its transaction share one checkout.
+        Its reads are then not autocommitted on PostgreSQL: a unit of work must not be.
         """
-        held = _Held(self)
+        held = _Held(self, writes)
         token = _HELD.set(held)
         try:
             yield
@@ -185,9 +204,9 @@ class Database:
             if held.connection is not None:
                 held.connection.close()
 
-    def _reader(self) -> Connection:
+    def _reader(self, autocommit: bool = True) -> Connection:
         connection = self.engine.connect()
-        if self.dialect == "postgresql":
+        if autocommit and self.dialect == "postgresql":
             # Under READ COMMITTED each statement reads its own snapshot anyway; without
             # BEGIN and ROLLBACK a read saves two round trips to the server.
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
