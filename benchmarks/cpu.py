@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import pstats
 import sys
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         sends = {"scim-server": operations(client, token, ids, created.get_json()["id"])}
         if args.reference:
             sends["scim2-server"] = reference(args.users)
+        gc.freeze()  # as a worker does once the app is loaded (scim_server/wsgi.py)
         report({label: ops[args.operation] for label, ops in sends.items()}, args)
         app.extensions["scim_db"].dispose()
     return 0

@@ -134,3 +134,13 @@ def test_a_duplicate_slug_is_refused_without_a_traceback(url: str) -> None:
     run(url, *args)
     result = run(url, *args, check=False)
     assert result.returncode == 2 and "already exists" in result.stderr
+
+
+def test_a_worker_freezes_what_start_up_built_out_of_the_collectors_sight(url: str) -> None:
+    """wsgi.py: a full collection then walks only what requests leave behind."""
+    probe = "import gc, scim_server.wsgi; print(gc.get_freeze_count())"
+    env = {**os.environ, "SCIM_SERVER_DATABASE_URL": url}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(result.stdout) > 10_000  # the modules, schemas and app (about 120,000)

@@ -19,7 +19,6 @@ from ..scim.schema import UserModel
 from .resources import ResourceService, check_version, stamp, touch
 from .seats import SeatDesk
 
-
 # A new member's seat columns before SeatDesk.provision decides (the table's defaults).
 NO_SEAT = {
     "seat_type": UNASSIGNED,
