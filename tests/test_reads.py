@@ -137,3 +137,14 @@ def test_reads_outside_a_held_block_each_take_their_own_connection(db: Database)
         with db.reading() as second:
             assert second is first and not second.closed
     assert second.closed
+
+
+def test_the_connection_returned_last_is_lent_next(db: Database) -> None:
+    """SQLite keeps a connection's page cache only while no other connection writes."""
+    with db.reading() as first, db.reading() as second:  # two in the pool
+        first_driver = first.connection.dbapi_connection
+        second_driver = second.connection.dbapi_connection
+    for _ in range(3):
+        with db.reading() as again:
+            assert again.connection.dbapi_connection is first_driver
+    assert first_driver is not second_driver
