@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,20 +26,27 @@ def orm_session(unit: Reader) -> Session:
     return unit
 
 
+def in_a_file(sqlite_database: str | None) -> bool:
+    """Whether a SQLite URL's database is a file, not one in memory."""
+    return sqlite_database not in (None, "", ":memory:")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        if in_a_file(make_url(url).database):  # pooled by a QueuePool
+            kwargs.setdefault("pool_use_lifo", True)  # see below
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
     # The connection returned last is lent next. A SQLite connection keeps its page cache
     # only while no other connection has written: lent in turn, two pooled connections
     # each re-read the pages of every index a create touches (33 reads, 45 µs of CPU).
     # On PostgreSQL, connections beyond what the load needs then sit idle and time out.
     kwargs.setdefault("pool_use_lifo", True)
-    if url.startswith("postgresql://"):
-        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
@@ -103,11 +110,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        file_backed = self.dialect == "sqlite" and self.engine.url.database not in (
-            None,
-            "",
-            ":memory:",
-        )
+        file_backed = self.dialect == "sqlite" and in_a_file(self.engine.url.database)
         self.checkpointer = Checkpointer(self.engine) if file_backed else None
 
     @property
