@@ -49,6 +49,8 @@ def _register_request_log(app: Flask) -> None:
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        if not log.isEnabledFor(logging.INFO):
+            return response
         # Only the path, never the query string (filters may carry personal data)
         # nor any header or body: tokens and passwords stay out of the logs.
         logs.log_fields(
