@@ -129,6 +129,17 @@ def test_a_user_pushed_into_a_mapped_group_moves_to_the_mapped_seat_type(org: Ap
     assert all(counter == holders for counter, holders in held(org).values())
 
 
+def test_members_a_mapping_moves_get_a_new_version_of_their_resource(org: Api) -> None:
+    users = on_chat(org, 2)
+    group(org, "Engineering", *users)
+    before = {u: org.call("GET", f"/Users/{u}").headers["ETag"] for u in users}
+    group_mappings.apply_for(org.db, "mapped", ENGINEERING)  # a bulk move of both
+    for user in users:
+        again = org.call("GET", f"/Users/{user}", **{"If-None-Match": before[user]})
+        assert again.status_code == 200 and again.headers["ETag"] != before[user]
+        assert seat_of(org, user) == "chat_code"
+
+
 def test_a_mapped_group_created_with_its_members_moves_them(org: Api) -> None:
     users = on_chat(org, 2)
     group_mappings.apply_for(org.db, "mapped", ENGINEERING)

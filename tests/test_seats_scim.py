@@ -141,6 +141,21 @@ def test_deactivation_frees_the_seat_for_the_oldest_waiting_member(small: Api) -
     assert held(small)["chat_code"] == (2, 2)
 
 
+def test_a_seat_given_from_the_waiting_line_gives_the_resource_a_new_version(
+    small: Api,
+) -> None:
+    """The seat is part of the User resource: a client's ETag must go stale (RFC 7644 §3.14)."""
+    ids = fill(small, 19)
+    waiting = create(small, "waiting")
+    stale = waiting.headers["ETag"]
+    set_active(small, ids[0], False)  # frees a chat_code seat: the line is served
+    again = small.call("GET", f"/Users/{waiting.json['id']}", **{"If-None-Match": stale})
+    assert again.status_code == 200  # not 304: the representation changed
+    assert again.json[SEAT]["seatType"] == "chat_code"
+    assert again.headers["ETag"] == again.json["meta"]["version"] != stale
+    assert again.json["meta"]["lastModified"] > waiting.json["meta"]["lastModified"]
+
+
 def test_removal_frees_the_seat_for_the_waiting_line(small: Api) -> None:
     ids = fill(small, 19)
     waiting = create(small, "waiting").json["id"]

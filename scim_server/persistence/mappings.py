@@ -14,6 +14,7 @@ from ..domain.mappings import GroupRef, Mapping
 from ..mappings_file import from_json
 from .models import GroupMappingRow, GroupMember, GroupRow, UserRow
 from .repositories import chunks
+from .types import utcnow
 
 
 @dataclass(frozen=True)
@@ -139,10 +140,16 @@ class GroupMappingRepository:
     def set_seats(self, pks: Iterable[int], seat_type: str, source: str, seated: bool) -> None:
         """The seat of many members at once; `seated` ends their wait for a seat.
 
-        Only the seat columns: the counters are the SeatRepository's, and the caller
-        (SeatDesk) changes both in the same transaction.
+        Only the seat columns, and the version of the SCIM resource that shows them: the
+        counters are the SeatRepository's, and the caller (SeatDesk) changes both in the
+        same transaction.
         """
-        values: dict[str, Any] = {"seat_type": seat_type, "seat_source": source}
+        values: dict[str, Any] = {
+            "seat_type": seat_type,
+            "seat_source": source,
+            "version": UserRow.version + 1,
+            "last_modified": utcnow(),
+        }
         if seated:
             values["waiting_since"] = None
         for batch in chunks(sorted(pks)):

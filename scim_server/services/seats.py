@@ -25,6 +25,7 @@ from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
 from . import audit
 from .audit import Actor
+from .resources import touch
 
 
 def rule_reason(move: Move) -> str:
@@ -198,6 +199,7 @@ class SeatDesk:
         if member.pinned_seat_type is not None:
             before = seat_state(member)
             member.pinned_seat_type = None
+            self._save(member)  # a deactivated member's resource shows the pinned type
             audit.record(
                 self.session, self.org_pk, self.actor, "seat.unpinned", ("member", member.id),
                 before, seat_state(member), "reset to automatic assignment",
@@ -304,12 +306,10 @@ class SeatDesk:
         before: dict[str, Any],
         reason: str,
         action: str = "seat.changed",
-        flush: bool = True,
     ) -> None:
         member.seat_type = seat_type
         member.seat_source = source
-        if flush:
-            self._save(member)
+        self._save(member)
         audit.record(
             self.session, self.org_pk, self.actor, action, ("member", member.id),
             before, seat_state(member), reason,
@@ -317,7 +317,12 @@ class SeatDesk:
 
     def _save(self, member: UserRow) -> None:
         """The member's seat columns, written before the next statement reads them: the
-        session's flush for a loaded member, one UPDATE for a row created on a connection."""
+        session's flush for a loaded member, one UPDATE for a row created on a connection.
+
+        The seat is part of the member's SCIM resource (its seat extension), so the
+        resource gets a new meta.version and lastModified: a client's ETag goes stale.
+        """
+        touch(member)
         if isinstance(self.session, Session):
             self.session.flush()
             return
@@ -328,6 +333,8 @@ class SeatDesk:
                 "seat_source": member.seat_source,
                 "pinned_seat_type": member.pinned_seat_type,
                 "waiting_since": member.waiting_since,
+                "version": member.version,
+                "last_modified": member.last_modified,
             },
         )
 
