@@ -86,6 +86,17 @@ def _configure_sqlite(engine: Engine) -> None:
     engine.dialect.do_begin = do_begin  # type: ignore[method-assign,assignment]
 
 
+@contextmanager
+def _committed(unit: Session | Connection) -> Iterator[None]:
+    """Commit when the block ends cleanly; roll back on any exception, and re-raise it."""
+    try:
+        yield
+        unit.commit()
+    except BaseException:
+        unit.rollback()
+        raise
+
+
 @dataclass
 class _Held:
     """The connection `Database.holding()` lends, checked out at the first use."""
@@ -127,12 +138,8 @@ class Database:
         with self._writer() as connection, self.sessions(bind=connection) as session:
             if write:
                 self._begin_writing(session.connection)
-            try:
+            with _committed(session):
                 yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
@@ -144,12 +151,8 @@ class Database:
         """
         with self._writer() as connection:
             self._begin_writing(connection.begin)
-            try:
+            with _committed(connection):
                 yield connection
-                connection.commit()
-            except BaseException:
-                connection.rollback()
-                raise
 
     @contextmanager
     def _writer(self) -> Iterator[Connection]:
