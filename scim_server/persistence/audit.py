@@ -19,6 +19,7 @@ _TABLE = cast(Table, AuditEvent.__table__)
 # One event: compiled once and run on the driver (see prepared.py); many go through
 # SQLAlchemy, which batches them.
 _APPEND_ONE = Prepared(insert(_TABLE), [c.key for c in _TABLE.c if not c.primary_key])
+_APPEND_MANY = insert(_TABLE)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class AuditRepository:
         now = utcnow()
         rows = ({**event, "org_pk": self.org_pk, "at": now} for event in events)
         for chunk in chunks(rows, batch):
-            self.session.execute(insert(_TABLE), chunk)
+            self.session.execute(_APPEND_MANY, chunk)
 
     def page(self, query: AuditQuery, limit: int) -> list[AuditEvent]:
         return list(orm_session(self.session).scalars(self._select(query).limit(limit)))

@@ -10,14 +10,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..domain import seats
 from ..domain.mappings import Move, MovePlan
 from ..domain.plans import Plan
 from ..domain.seats import UNASSIGNED, SeatUnavailable
-from ..persistence.db import orm_session
+from ..persistence.db import Reader, orm_session
 from ..persistence.mappings import GroupMappingRepository, MemberFacts
 from ..persistence.models import UserRow
 from ..persistence.repositories import UserRepository
@@ -47,9 +46,7 @@ class SeatDesk:
     """Seat changes in a unit of work: a session, or for a create a `Database.writing()`
     connection (core statements only; see `_save`)."""
 
-    def __init__(
-        self, session: Session | Connection, org_pk: int, plan: Plan, actor: Actor
-    ) -> None:
+    def __init__(self, session: Reader, org_pk: int, plan: Plan, actor: Actor) -> None:
         self.session = session
         self.org_pk = org_pk
         self.actor = actor
