@@ -65,6 +65,29 @@ def test_a_password_is_accepted_but_never_returned(api: Api) -> None:
     assert "s3cret" not in str(listed)
 
 
+def test_directory_email_addresses_email_validator_refuses_are_stored_domain_lowercased(
+    api: Api,
+) -> None:
+    """RFC 7643 §4.1.2: a string, canonicalized; not a deliverability check (schema.py)."""
+    sent = ["test.user@Okta.LOCAL", "jdoe@CONTOSO", "ops@[10.0.0.1]", "José@Exämple.DE"]
+    created = new_user(api, "directory-emails", emails=[{"value": v} for v in sent])
+    fetched = api.call("GET", f"/Users/{created['id']}").json
+    expected = ["test.user@okta.local", "jdoe@contoso", "ops@[10.0.0.1]", "José@exämple.de"]
+    assert [e["value"] for e in created["emails"]] == expected
+    assert [e["value"] for e in fetched["emails"]] == expected
+    found = api.call("GET", '/Users?filter=emails.value eq "jdoe@contoso"').json
+    assert [r["id"] for r in found["Resources"]] == [created["id"]]
+
+
+def test_a_value_with_no_local_part_at_sign_or_domain_is_not_an_email(api: Api) -> None:
+    for value in ("jdoe", "jdoe@", "@contoso.com", "jdoe@contoso .com"):
+        body = {"schemas": [USER], "userName": "bad-email", "emails": [{"value": value}]}
+        response = api.call("POST", "/Users", body)
+        assert_scim_error(response, 400, "invalidValue")
+        assert "not an email address" in response.json["detail"]
+    assert api.call("GET", '/Users?filter=userName eq "bad-email"').json["totalResults"] == 0
+
+
 def test_a_duplicate_username_differing_only_in_case_is_a_uniqueness_conflict(api: Api) -> None:
     new_user(api, "Alice@Example.com")
     response = api.call("POST", "/Users", {"schemas": [USER], "userName": "alice@example.COM"})

@@ -11,10 +11,20 @@ indexed columns, which the writer keeps equal.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-import email_validator
-from scim2_models import EnterpriseUser, Group, Mutability, Returned, ScimPolicy, User
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
+from scim2_models import (
+    ComplexAttribute,
+    Email,
+    EnterpriseUser,
+    Group,
+    Mutability,
+    Returned,
+    ScimPolicy,
+    User,
+)
 from scim2_models.resources.resource import Extension
 from scim2_models.urn import URN
 
@@ -42,7 +52,43 @@ class SeatUser(Extension):
     """What the seat type includes, e.g. claude_apps, claude_code."""
 
 
-UserModel: Any = User[EnterpriseUser | SeatUser]
+def email_address(value: str) -> str:
+    """An IdP's email address, as RFC 7643 §4.1.2 types it: a string, canonicalized.
+
+    The address is directory data, not a claim that mail is deliverable, and this server
+    never mails it. scim2-models types it `EmailStr`, whose validator (email-validator)
+    refuses what directories hold and IdPs send: special-use and single-label domains
+    (Okta's own test user test.user@okta.local, Active Directory forests named *.local,
+    *.corp or CONTOSO), address literals (user@[10.0.0.1]). It also cost a quarter of a
+    create's validation. What is checked: a local part, an @ and a domain; the domain is
+    lowercased, the canonical form RFC 7643 §4.1.2 gives (bjensen@example.com).
+    """
+    local, _, domain = value.rpartition("@")
+    if not local or domain.split() != [domain]:
+        raise PydanticCustomError(
+            "value_error", "'{value}' is not an email address: a local part, @, a domain",
+            {"value": value},
+        )  # fmt: skip
+    return f"{local}@{domain.lower()}"
+
+
+class DirectoryEmail(Email):
+    """scim2-models' Email, with the address as a string (see email_address)."""
+
+    value: Annotated[str, AfterValidator(email_address)] | None = None
+    """Email addresses for the user."""
+
+
+class DirectoryUser(User[EnterpriseUser | SeatUser]):
+    """The served User: the enterprise and seat extensions, and directory email addresses."""
+
+    emails: list[DirectoryEmail] | None = None
+    """Email addresses for the user."""
+
+    Emails: ClassVar[type[ComplexAttribute]] = DirectoryEmail
+
+
+UserModel: Any = DirectoryUser
 GroupModel: Any = Group
 
 ENTERPRISE_USER_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -58,12 +104,3 @@ IDP_POLICY = ScimPolicy(
     remove_value_as_filter=ScimPolicy.RemoveValue.apply,
     unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
 )
-
-# An IdP's email is directory data, not a claim that mail is deliverable: RFC 7643 §4.1.2
-# asks only for RFC 5321 syntax. email-validator (behind scim2-models' EmailStr) refuses
-# special-use domains even with deliverability checks off, which refused Okta's own test
-# user (test.user@okta.local) and every Active Directory forest named *.local. The list is
-# a setting the library documents as changeable.
-email_validator.SPECIAL_USE_DOMAIN_NAMES = [
-    name for name in email_validator.SPECIAL_USE_DOMAIN_NAMES if name != "local"
-]
