@@ -250,3 +250,24 @@ def test_a_stored_document_is_what_the_scim_response_dump_would_store(
     expected = {key: value for key, value in dumped.items() if key not in _NOT_STORED}
     assert document(model) == expected
     assert "password" not in document(model)
+
+
+def test_resource_ids_are_uuid7_in_creation_order() -> None:
+    """RFC 9562 §5.7: version 7, RFC 4122 variant, the current Unix milliseconds first."""
+    import time
+    import uuid
+
+    from scim_server.services.resources import new_id
+
+    before_ms = time.time_ns() // 1_000_000
+    first = new_id()
+    time.sleep(0.002)
+    second = new_id()
+    after_ms = time.time_ns() // 1_000_000
+    for made in (first, second):
+        parsed = uuid.UUID(made)
+        assert str(parsed) == made
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        assert before_ms <= parsed.int >> 80 <= after_ms
+    assert first < second  # made a millisecond apart, they sort in creation order
+    assert len({new_id() for _ in range(10_000)}) == 10_000
