@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
 from sqlalchemy import text
 
-from scim_server.persistence.checkpoint import SAFETY_NET_PAGES
+from scim_server.persistence.checkpoint import SAFETY_NET_PAGES, checkpoint
 from scim_server.persistence.db import Database
 
 
@@ -45,3 +47,66 @@ def test_a_disposed_database_stops_its_checkpointer(tmp_path: Path) -> None:
 def test_postgresql_and_memory_databases_have_no_checkpointer() -> None:
     assert Database("sqlite://").checkpointer is None
     assert Database("postgresql://postgres@127.0.0.1:5432/postgres").checkpointer is None
+
+
+def _frames_after_one_write(path: Path) -> int:
+    """How long the log is once one more row is committed: 1 or 2 frames if it restarted."""
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("INSERT INTO t VALUES ('one more')")
+        return int(writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+    finally:
+        writer.close()
+
+
+def test_a_pass_completes_a_log_written_while_it_ran_and_the_next_writer_starts_over(
+    tmp_path: Path,
+) -> None:
+    """Frames committed after PASSIVE copied the log: the RESTART takes them too.
+
+    Under steady writes every pass meets such frames; with PASSIVE alone the log was
+    never complete, never started over, and grew to the safety net.
+    """
+    path = tmp_path / "restart.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA busy_timeout=30000")
+    writer.execute("CREATE TABLE t (v TEXT)")
+    for _ in range(300):
+        writer.execute("INSERT INTO t VALUES (?)", ("x" * 2000,))
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a request's transaction, open as the pass starts
+        writer.execute("INSERT INTO t VALUES ('during the pass')")
+        passing = threading.Thread(target=lambda: done.append(checkpoint(raw, attempts=500)))
+        done: list[bool] = []
+        passing.start()
+        time.sleep(0.05)
+        writer.execute("COMMIT")
+        passing.join(timeout=10)
+        assert done == [True]
+        assert _frames_after_one_write(path) <= 2
+    finally:
+        raw.close()
+        writer.close()
+
+
+def test_a_pass_never_waits_for_an_open_write_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (v TEXT)")
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO t VALUES ('open')")
+        started = time.monotonic()
+        assert not checkpoint(raw, attempts=3)  # the writer holds the lock: given up
+        assert time.monotonic() - started < 1
+        writer.execute("COMMIT")  # and the writer was never held back
+        assert checkpoint(raw)
+    finally:
+        raw.close()
+        writer.close()
