@@ -82,7 +82,7 @@ class DirectoryEmail(Email):
 class DirectoryUser(User[EnterpriseUser | SeatUser]):
     """The served User: the enterprise and seat extensions, and directory email addresses."""
 
-    emails: list[DirectoryEmail] | None = None
+    emails: list[DirectoryEmail] | None = None  # type: ignore[assignment]  # a narrower Email
     """Email addresses for the user."""
 
     Emails: ClassVar[type[ComplexAttribute]] = DirectoryEmail
