@@ -342,22 +342,21 @@ def add_oidc_commands(org: Any) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run under gunicorn; `exec` so that signals reach it directly."""
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        args.bind,
-        "--workers",
-        str(args.workers),
-        "--access-logfile",
-        "-" if args.access_log else "/dev/null",
-        "--error-logfile",
-        "-",
-        "scim_server.wsgi:app",
-    ]
-    os.execv(sys.executable, argv)
+    os.execv(sys.executable, gunicorn_argv(args))
     return 0  # pragma: no cover
+
+
+def gunicorn_argv(args: argparse.Namespace) -> list[str]:
+    """The server's own request log (JSON, one line per request) is the log; gunicorn's
+    access log only with --access-log. Without it gunicorn has none at all: pointed at
+    /dev/null, it still formatted a line for every request, 6% of a create's CPU."""
+    access_log = ["--access-logfile", "-"] if args.access_log else []
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--bind", args.bind, "--workers", str(args.workers),
+        *access_log, "--error-logfile", "-",
+        "scim_server.wsgi:app",
+    ]  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,22 @@ def test_a_worker_freezes_what_start_up_built_out_of_the_collectors_sight(url: s
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
     assert int(result.stdout) > 10_000  # the modules, schemas and app (about 120,000)
+
+
+def test_serve_gives_gunicorn_an_access_log_only_when_asked() -> None:
+    """Pointed at /dev/null, gunicorn still formatted an access line per request."""
+    from gunicorn.config import Config
+
+    from scim_server.cli import gunicorn_argv, parser
+
+    def gunicorn_settings(*serve: str) -> Any:
+        argv = gunicorn_argv(parser().parse_args(["serve", *serve]))
+        assert argv[:3] == [sys.executable, "-m", "gunicorn"]
+        return Config().parser().parse_args(argv[3:])
+
+    quiet = gunicorn_settings("--bind", "127.0.0.1:8123", "--workers", "3")
+    assert quiet.accesslog is None
+    assert quiet.bind == ["127.0.0.1:8123"] and quiet.workers == 3
+    assert quiet.args == ["scim_server.wsgi:app"]
+    logged = gunicorn_settings("--bind", "127.0.0.1:8123", "--access-log")
+    assert logged.accesslog == "-"
