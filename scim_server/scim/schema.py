@@ -64,7 +64,7 @@ def email_address(value: str) -> str:
     lowercased, the canonical form RFC 7643 §4.1.2 gives (bjensen@example.com).
     """
     local, _, domain = value.rpartition("@")
-    if not local or domain.split() != [domain]:
+    if not local or not domain or any(c.isspace() for c in domain):
         raise PydanticCustomError(
             "value_error", "'{value}' is not an email address: a local part, @, a domain",
             {"value": value},
