@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -172,11 +172,14 @@ class Database:
         if self.dialect != "sqlite":
             begin()
             return
+        gate: AbstractContextManager[Any] = nullcontext()
         if self.checkpointer is not None:
             self.checkpointer.ensure_running()
+            gate = self.checkpointer.gate  # see checkpoint(): wait here, not in SQLite
         writing = _WRITING.set(True)
         try:
-            begin()
+            with gate:
+                begin()
         finally:
             _WRITING.reset(writing)
 
