@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, model_validator
 from pydantic_core import PydanticCustomError
 from scim2_models import (
     ComplexAttribute,
@@ -27,6 +27,8 @@ from scim2_models import (
 )
 from scim2_models.resources.resource import Extension
 from scim2_models.urn import URN
+
+from .context import enforce_scim_context
 
 SEAT_URN = "urn:ietf:params:scim:schemas:extension:seat:2.0:User"
 
@@ -50,6 +52,8 @@ class SeatUser(Extension):
 
     entitlements: Annotated[list[str] | None, Mutability.read_only, Returned.request] = None
     """What the seat type includes, e.g. claude_apps, claude_code."""
+
+    _enforce_scim_context = model_validator(mode="after")(enforce_scim_context)
 
 
 def email_address(value: str) -> str:
@@ -78,6 +82,8 @@ class DirectoryEmail(Email):
     value: Annotated[str, AfterValidator(email_address)] | None = None
     """Email addresses for the user."""
 
+    _enforce_scim_context = model_validator(mode="after")(enforce_scim_context)
+
 
 class DirectoryUser(User[EnterpriseUser | SeatUser]):
     """The served User: the enterprise and seat extensions, and directory email addresses."""
@@ -86,6 +92,8 @@ class DirectoryUser(User[EnterpriseUser | SeatUser]):
     """Email addresses for the user."""
 
     Emails: ClassVar[type[ComplexAttribute]] = DirectoryEmail
+
+    _enforce_scim_context = model_validator(mode="after")(enforce_scim_context)
 
 
 UserModel: Any = DirectoryUser
