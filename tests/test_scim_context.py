@@ -23,6 +23,8 @@ from scim_server.scim.schema import (
     ENTERPRISE_USER_URN,
     SEAT_URN,
     DirectoryEmail,
+    DirectoryEnterpriseUser,
+    DirectoryName,
     SeatUser,
     UserModel,
 )
@@ -44,6 +46,7 @@ users = st.fixed_dictionaries(
         "id": st.just("given-by-the-client"),
         "externalId": st.just("ext-1"),
         "displayName": st.just("Babs"),
+        "name": st.fixed_dictionaries({}, optional={"givenName": st.just("Barbara")}),
         "password": st.just("t1meMa$heen"),
         "active": st.booleans(),
         "emails": emails,
@@ -61,9 +64,8 @@ users = st.fixed_dictionaries(
 
 def _models(user: Any) -> list[Any]:
     """The user and the models in it that take enforce_scim_context."""
-    found = [user, *(user.emails or [])]
-    seat = user[SeatUser]
-    return found + ([seat] if seat is not None else [])
+    parts = [user.name, user[DirectoryEnterpriseUser], user[SeatUser]]
+    return [user, *(user.emails or []), *(part for part in parts if part is not None)]
 
 
 def _outcome(check: Any, model: Any, context: Context, bulk: bool) -> Any:
@@ -92,7 +94,7 @@ def test_the_same_outcome_as_scim2_models_in_every_context(
 
 
 def test_the_models_take_it_in_place_of_the_library_one() -> None:
-    for model in (UserModel, DirectoryEmail, SeatUser):
+    for model in (UserModel, DirectoryName, DirectoryEmail, DirectoryEnterpriseUser, SeatUser):
         found = model.__pydantic_decorators__.model_validators["_enforce_scim_context"]
         assert found.func is enforce_scim_context
 

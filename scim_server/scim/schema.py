@@ -21,6 +21,7 @@ from scim2_models import (
     EnterpriseUser,
     Group,
     Mutability,
+    Name,
     Returned,
     ScimPolicy,
     User,
@@ -85,8 +86,29 @@ class DirectoryEmail(Email):
     _enforce_scim_context = model_validator(mode="after")(enforce_scim_context)
 
 
-class DirectoryUser(User[EnterpriseUser | SeatUser]):
-    """The served User: the enterprise and seat extensions, and directory email addresses."""
+class DirectoryName(Name):
+    """scim2-models' Name, checked in SCIM contexts by enforce_scim_context."""
+
+    _enforce_scim_context = model_validator(mode="after")(enforce_scim_context)
+
+
+class DirectoryEnterpriseUser(EnterpriseUser):
+    """scim2-models' enterprise extension, checked by enforce_scim_context."""
+
+    _enforce_scim_context = model_validator(mode="after")(enforce_scim_context)
+
+
+class DirectoryUser(User[DirectoryEnterpriseUser | SeatUser]):
+    """The served User: the enterprise and seat extensions, and directory email addresses.
+
+    Its parts are scim2-models' own, narrowed where noted; each is checked in SCIM
+    contexts by enforce_scim_context (scim/context.py).
+    """
+
+    name: DirectoryName | None = None
+    """The components of the user's real name."""
+
+    Name: ClassVar[type[ComplexAttribute]] = DirectoryName
 
     emails: list[DirectoryEmail] | None = None  # type: ignore[assignment]  # a narrower Email
     """Email addresses for the user."""
