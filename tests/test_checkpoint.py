@@ -92,13 +92,18 @@ def test_a_pass_completes_a_log_written_while_it_ran_and_the_next_writer_starts_
         writer.close()
 
 
-def test_a_pass_never_waits_for_an_open_write_transaction(tmp_path: Path) -> None:
-    path = tmp_path / "busy.db"
+def _writer_and_checkpointer(path: Path) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    """A WAL database with a table: a writer's connection, and one set up as the thread's."""
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("PRAGMA journal_mode=WAL")
     writer.execute("CREATE TABLE t (v TEXT)")
     raw = sqlite3.connect(path, isolation_level=None)
     raw.execute("PRAGMA busy_timeout=0")
+    return writer, raw
+
+
+def test_a_pass_never_waits_for_an_open_write_transaction(tmp_path: Path) -> None:
+    writer, raw = _writer_and_checkpointer(tmp_path / "busy.db")
     try:
         writer.execute("BEGIN IMMEDIATE")
         writer.execute("INSERT INTO t VALUES ('open')")
@@ -127,11 +132,7 @@ class _Entered:
 
 def test_a_pass_holds_the_gate_around_its_restart(tmp_path: Path) -> None:
     path = tmp_path / "gate.db"
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("CREATE TABLE t (v TEXT)")
-    raw = sqlite3.connect(path, isolation_level=None)
-    raw.execute("PRAGMA busy_timeout=0")
+    writer, raw = _writer_and_checkpointer(path)
     gate = _Entered()
     try:
         writer.execute("INSERT INTO t VALUES ('x')")
