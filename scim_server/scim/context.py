@@ -3,7 +3,7 @@
 A model validated in a SCIM context runs scim2-models' `_enforce_scim_context` after
 its fields: for every field, in order, it looks up the field's mutability, necessity,
 returnability and multiplicity (each a call through its annotation cache), and checks
-what applies. A User has 25 fields, of which 9 are concerned by a check; for a create
+what applies. A User has 27 fields, of which 14 concern a check (a Name none); for a create
 that is 47 µs of a 110 µs validation, and 5% of the worker's time for the request.
 
 `enforce_scim_context` is the same validator, with each class's concerned fields and
