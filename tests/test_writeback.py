@@ -149,3 +149,23 @@ def test_without_the_call_nothing_is_done(tmp_path: Path, monkeypatch: pytest.Mo
     finally:
         log.close()
         connection.close()
+
+
+def test_a_log_it_cannot_open_is_skipped_without_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread asks 40 times a second: a refusal must not raise (a warning each time)."""
+    path = tmp_path / "denied.db"
+    connection = _database_with_a_log(path)
+    log = LogWriteback(str(path))
+
+    def refuse(*_args: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(writeback.os, "open", refuse)
+    try:
+        assert not log.start()
+        assert log._fd is None
+    finally:
+        log.close()
+        connection.close()

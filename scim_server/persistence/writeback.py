@@ -76,10 +76,18 @@ class LogWriteback:
             self._fd = None
 
     def _open(self) -> int | None:
+        """The log's descriptor; None when there is no log, or it cannot be opened.
+
+        Only a hint rides on it: an error is logged at debug level, never raised, as the
+        thread asks 40 times a second and a warning each time would flood the log.
+        """
         try:
             current = os.stat(self.path)
         except FileNotFoundError:  # no log yet, or none since the last connection closed
             self.close()
+            return None
+        except OSError as exc:
+            log.debug("cannot stat %s: %s", self.path, exc)
             return None
         if self._fd is not None:
             held = os.fstat(self._fd)
@@ -88,6 +96,7 @@ class LogWriteback:
             self.close()
         try:
             self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
+        except OSError as exc:  # vanished meanwhile, or not readable by this user
+            log.debug("cannot open %s: %s", self.path, exc)
             return None
         return self._fd
