@@ -1,7 +1,7 @@
 """scim-server at 100,000 users against scim2-server (in memory) at 3,000, over real HTTP.
 
     python benchmarks/bench.py [--users 100000] [--big-group 50000] [--database-url URL]
-                               [--requests 2000] [--concurrency 4] [--out FILE]
+                               [--requests 2000] [--rounds 3] [--concurrency 4] [--out FILE]
 
 Both servers run under gunicorn with one worker; see benchmarks/README.md.
 """
@@ -52,12 +52,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of --requests per operation and server"
+    )
+    parser.add_argument(
         "--latency-requests", type=int, default=500, help="per operation, one thread"
     )
     parser.add_argument("--warmup", type=int, default=40, help="unmeasured requests per operation")
     parser.add_argument("--reference-users", type=int, default=3000)
     parser.add_argument("--reference-big-group", type=int, help="default: the same share of users")
-    parser.add_argument("--cap-seconds", type=float, default=120, help="time cap per measured run")
+    parser.add_argument(
+        "--cap-seconds", type=float, default=120,
+        help="time cap per operation and server, shared by the rounds",
+    )  # fmt: skip
     parser.add_argument(
         "--settle-seconds", type=float, default=90, help="at most this long, wait for load < 1"
     )
@@ -69,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     outsiders = args.users - args.big_group, args.reference_users - args.reference_big_group
     if min(outsiders) < args.concurrency:
         parser.error("the big groups must leave at least --concurrency users outside them")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
@@ -87,45 +95,69 @@ def settle(seconds: float) -> None:
 def measure(
     targets: list[tuple[load.Target, int]], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    """Each operation on every server in turn, so that the machine's drift hits them alike.
+    """Each operation on every server in turn, in rounds, so that the machine's drift hits
+    them alike.
 
-    The CPU time of the same code drifts by up to 30% over minutes on this machine;
-    measured one server after the other (twenty minutes apart), the comparison measured
-    the drift. The order alternates from one operation to the next.
+    The CPU time of the same code drifts by up to 30% over minutes on this machine, and
+    its disk's latency from one quarter of an hour to the next; measured one server after
+    the other (twenty minutes apart), the comparison measured the drift. So each
+    operation runs `--rounds` times on each server, the order alternating from round to
+    round and from one operation to the next (A B, B A, A B...), and a server's rounds are
+    pooled: its p99 is that of all their requests. One run's p99 is its 20th slowest of
+    2,000 requests, which a single stall of the machine's moves.
     """
     settle(args.settle_seconds)
     results: list[dict[str, Any]] = [{} for _ in targets]
     for index, (key, label, operation_class) in enumerate(load.OPERATIONS):
+        operations = [operation_class(key, target, args.concurrency) for target, _ in targets]
+        for operation in operations:
+            load.run(operation, args.warmup, args.concurrency, args.cap_seconds)
+        rounds: list[list[tuple[load.Result, float, float]]] = [[] for _ in targets]
         order = list(range(len(targets)))
-        for i in order if index % 2 == 0 else order[::-1]:
-            target, arbiter = targets[i]
-            operation = operation_class(key, target, args.concurrency)
-            results[i][key] = measure_one(operation, target, arbiter, key, label, args)
+        for round_number in range(args.rounds):
+            for i in order if (index + round_number) % 2 == 0 else order[::-1]:
+                rounds[i].append(measure_round(operations[i], targets[i][1], args))
+        for i, (target, _) in enumerate(targets):
+            results[i][key] = summarize(operations[i], target, rounds[i], key, label, args)
     return results
 
 
-def measure_one(
+def measure_round(
+    operation: Any, arbiter: int, args: argparse.Namespace
+) -> tuple[load.Result, float, float]:
+    """One round under load: its result, the worker's CPU seconds and the load average."""
+    cpu, load_before = worker_cpu_seconds(arbiter), os.getloadavg()[0]
+    cap = args.cap_seconds / args.rounds
+    loaded = load.run(operation, args.requests, args.concurrency, cap)
+    return loaded, worker_cpu_seconds(arbiter) - cpu, load_before
+
+
+def summarize(
     operation: Any,
     target: load.Target,
-    arbiter: int,
+    rounds: list[tuple[load.Result, float, float]],
     key: str,
     label: str,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    load.run(operation, args.warmup, args.concurrency, args.cap_seconds)
-    cpu, load_before = worker_cpu_seconds(arbiter), os.getloadavg()[0]
-    loaded = load.run(operation, args.requests, args.concurrency, args.cap_seconds)
-    cpu = worker_cpu_seconds(arbiter) - cpu
+    loaded = load.pooled([result for result, _, _ in rounds])
     result: dict[str, Any] = {"label": label, "loaded": loaded.summary()}
     # CPU time the worker spent per request: what the server costs, whatever else the
     # machine was doing; the load average says how busy it was with other work.
+    cpu = sum(seconds for _, seconds, _ in rounds)
     result["loaded"]["worker_cpu_ms"] = round(cpu * 1000 / max(1, loaded.requests), 2)
-    result["loaded"]["loadavg_1min"] = [load_before, os.getloadavg()[0]]
+    result["loaded"]["loadavg_1min"] = [round(before, 2) for _, _, before in rounds]
+    result["loaded"]["rounds"] = [
+        {k: r.summary()[k] for k in ("requests", "requests_per_s", "p50_ms", "p99_ms")}
+        for r, _, _ in rounds
+    ]
     line = f"  {target.label:<13} {key:<12} {result['loaded']['requests_per_s']:>8} req/s"
+    line += f"  p99 {result['loaded']['p99_ms']} ms"
+    line += " (rounds " + " / ".join(str(r["p99_ms"]) for r in result["loaded"]["rounds"]) + ")"
     if args.latency_requests:
         alone = load.run(operation, args.latency_requests, 1, args.cap_seconds)
         result["alone"] = alone.summary()
-        line += f"  p99 {result['loaded']['p99_ms']} ms (alone {alone.summary()['p99_ms']})"
+        line += f"  alone p99 {alone.summary()['p99_ms']}"
     line += f"  cpu {result['loaded']['worker_cpu_ms']} ms"
     if isinstance(operation, load.PatchMembers):
         result["membership_check"] = check_membership(target, operation)
@@ -325,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "settings": {
             "requests": args.requests,
+            "rounds": args.rounds,
             "concurrency": args.concurrency,
             "latency_requests": args.latency_requests,
             "warmup": args.warmup,

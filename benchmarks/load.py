@@ -194,6 +194,19 @@ class Result:
         }
 
 
+def pooled(results: list[Result]) -> Result:
+    """Several runs of one operation on one server as one: latencies, requests and time add up."""
+    errors = [sample for r in results for sample in r.error_samples]
+    return Result(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        latencies_ms=[value for r in results for value in r.latencies_ms],
+        errors=sum(r.errors for r in results),
+        error_samples=errors[:5],
+        capped=any(r.capped for r in results),
+    )
+
+
 def percentile(ordered: list[float], pct: float) -> float:
     """Nearest-rank percentile of sorted values."""
     if not ordered:

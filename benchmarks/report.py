@@ -68,8 +68,9 @@ def render(results: dict[str, Any]) -> str:
         f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB; "
         f"Python {machine['python']}, gunicorn {machine['gunicorn']} with 1 sync worker; "
         f"scim-server at {machine['scim_server_commit']}, {machine['date']}",
-        f"{settings['requests']} requests per operation over {settings['concurrency']} client "
-        f"threads (after {settings['warmup']} unmeasured); 'alone': "
+        f"{settings.get('rounds', 1)} rounds of {settings['requests']} requests per operation "
+        f"over {settings['concurrency']} client threads, pooled (after {settings['warmup']} "
+        f"unmeasured); 'alone': "
         f"{settings['latency_requests']} more from one thread; cpu ms: the worker's CPU time "
         "per request",
         "",
@@ -92,6 +93,11 @@ def render(results: dict[str, Any]) -> str:
                 f" {loaded['p99_ms']:>8} {alone.get('p50_ms', '-'):>10}"
                 f" {alone.get('p99_ms', '-'):>10} {loaded.get('worker_cpu_ms', '-'):>7} {failed:>7}"
             )
+            if len(loaded.get("rounds", [])) > 1:
+                per_round = "; ".join(
+                    f"{r['requests_per_s']} req/s, p99 {r['p99_ms']}" for r in loaded["rounds"]
+                )
+                lines.append(f"      rounds: {per_round}")
             for sample in loaded["error_samples"] + alone.get("error_samples", []):
                 lines.append(f"      error: {sample}")
             if op.get("membership_check", "ok") != "ok":
