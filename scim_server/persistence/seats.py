@@ -168,5 +168,7 @@ class SeatRepository:
 
     def first_waiting_since(self) -> datetime | None:
         return self.session.scalar(
-            select(func.min(UserRow.waiting_since)).where(UserRow.org_pk == self.org_pk)
+            select(func.min(UserRow.waiting_since)).where(
+                UserRow.org_pk == self.org_pk, UserRow.waiting_since.is_not(None)
+            )
         )

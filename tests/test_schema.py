@@ -1,0 +1,51 @@
+"""The migrated schema: what the indexes hold, and that the queries reach them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+
+from scim_server.persistence.db import Database
+from scim_server.persistence.seats import SeatRepository
+
+from .databases import create_sqlite
+
+
+def test_the_waiting_line_index_holds_only_members_who_wait(db: Database) -> None:
+    """Partial, so that a create (never waiting) writes no page of it."""
+    query = {
+        "sqlite": "SELECT sql FROM sqlite_master WHERE name = 'ix_users_org_waiting'",
+        "postgresql": "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_users_org_waiting'",
+    }[db.dialect]
+    with db.engine.connect() as connection:
+        definition = connection.scalar(text(query))
+    assert "waiting_since IS NOT NULL" in definition
+
+
+def test_the_waiting_line_queries_use_its_partial_index(tmp_path: Path) -> None:
+    """SQLite takes a partial index only for a query whose WHERE implies the index's."""
+    database = Database(create_sqlite(tmp_path))
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "waiting_since" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        with database.unit_of_work() as session:
+            seats = SeatRepository(session, org_pk=1)
+            seats.waiting(10)
+            seats.first_waiting_since()
+            seats.counts()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert len(statements) == 3, "each of the three queries names the waiting line's column"
+    with database.engine.connect() as connection:
+        for statement, parameters in statements:
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            details = " ".join(row[-1] for row in plan)
+            assert "ix_users_org_waiting" in details, (statement, details)
+    database.dispose()
