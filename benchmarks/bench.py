@@ -1,7 +1,7 @@
 """scim-server at 100,000 users against scim2-server (in memory) at 3,000, over real HTTP.
 
     python benchmarks/bench.py [--users 100000] [--big-group 50000] [--database-url URL]
-                               [--requests 2000] [--rounds 3] [--concurrency 4] [--out FILE]
+                               [--requests 1000] [--rounds 6] [--concurrency 4] [--out FILE]
 
 Both servers run under gunicorn with one worker; see benchmarks/README.md.
 """
@@ -47,12 +47,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--database-url", help="a PostgreSQL server: a throwaway database is created on it"
     )
-    parser.add_argument(
-        "--requests", type=int, default=2000, help="per operation, at --concurrency"
-    )
+    parser.add_argument("--requests", type=int, default=1000, help="per round, at --concurrency")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="runs of --requests per operation and server"
+        "--rounds", type=int, default=6, help="runs of --requests per operation and server"
     )
     parser.add_argument(
         "--latency-requests", type=int, default=500, help="per operation, one thread"
