@@ -30,7 +30,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from scim_server.persistence.db import Database
 from scim_server.persistence.models import GroupMember, GroupRow, Organization, UserRow
-from scim_server.scim.filters import filter_clause, parse_filter, sort_keys
+from scim_server.persistence.repositories import GroupRepository, UserRepository
+from scim_server.scim.filters import column_equality, filter_clause, parse_filter, sort_keys
 from scim_server.scim.schema import ENTERPRISE_USER_URN, GroupModel, UserModel
 
 CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -167,6 +168,18 @@ class Directory:
         with self.db.unit_of_work() as session:
             return set(session.scalars(query))
 
+    def looked_up(self, text: str, resource: str = "User") -> list[str] | None:
+        """What the lookup shortcut finds (ids in its order), None if it does not apply."""
+        equality = column_equality(text, resource)
+        if equality is None:
+            return None
+        repository = UserRepository if resource == "User" else GroupRepository
+        with self.db.reading() as connection:
+            rows = repository(connection, self.org_pk).page_equal(
+                equality.column, equality.key, 0, 100
+            )
+        return [row.id for row in rows]
+
     def sorted_users(self, sort_by: str | None, sort_order: str | None = None) -> list[str]:
         keys = sort_keys(sort_by, sort_order, "User", self.db.dialect)
         query = select(UserRow.id).where(UserRow.org_pk == self.org_pk).order_by(*keys)
@@ -230,6 +243,64 @@ def test_display_name_is_case_insensitive_for_users_and_groups(directory: Direct
     assert directory.users('displayName sw "alice l"') == {"u-alice"}
     assert directory.groups('displayName eq "engineering"') == {"g-eng"}
     assert directory.groups('displayName co "PS"') == {"g-ops"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "ALICE"',
+        'USERNAME EQ "carol@example.com"',
+        'userName eq "nobody"',
+        '  externalId eq "ext-1" ',
+        'externalId eq "EXT-1"',
+        'externalid eq "x_1"',
+        'id eq "u-dave"',
+        'id eq "U-DAVE"',
+    ],
+)
+def test_the_lookup_shortcut_finds_what_the_filter_finds(directory: Directory, text: str) -> None:
+    found = directory.looked_up(text)
+    assert found is not None
+    assert set(found) == directory.users(text)
+
+
+def test_the_lookup_shortcut_finds_groups_by_display_name_in_any_case(
+    directory: Directory,
+) -> None:
+    assert directory.looked_up('displayName eq "ENGINEERING"', "Group") == ["g-eng"]
+    assert directory.looked_up('externalId eq "x"', "Group") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'displayName eq "bob"',  # a User's displayName: its column holds no comparison key
+        'userName eq "a\\"b"',  # an escape: the parser decodes it
+        'userName co "ali"',
+        'userName eq "alice" and active eq true',
+        "userName eq null",
+        "externalId eq 1a2b",  # Entra's unquoted form: filter_clause quotes it
+        'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice"',
+        'title eq "engineer"',
+    ],
+)
+def test_the_lookup_shortcut_leaves_every_other_filter_to_the_translation(text: str) -> None:
+    assert column_equality(text, "User") is None
+
+
+def test_the_lookup_shortcut_lists_several_matches_in_creation_order(
+    db: Database, directory: Directory
+) -> None:
+    with db.unit_of_work(write=True) as session:
+        org = session.get(Organization, directory.org_pk)
+        assert org is not None
+        for n, created in enumerate(("2024-05-03", "2024-05-01", "2024-05-02")):
+            doc = user_doc(f"u-same-{n}", f"{created}T00:00:00Z", f"{created}T00:00:00Z")
+            session.add(user_row(org, {**doc, "userName": f"same{n}", "externalId": "shared"}))
+    found = directory.looked_up('externalId eq "shared"')
+    assert found == ["u-same-1", "u-same-2", "u-same-0"]
+    # The order of a list without sortBy (filters.sort_keys).
+    assert found == [u for u in directory.sorted_users(None) if u.startswith("u-same")]
 
 
 def test_active_compares_as_a_boolean(directory: Directory) -> None:

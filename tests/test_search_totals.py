@@ -43,3 +43,20 @@ def test_a_filter_matching_one_user_reports_a_total_of_one(api: Api) -> None:
     api.call("POST", "/Users", {"schemas": [USER], "userName": "only-one"})
     body = api.call("GET", '/Users?filter=userName eq "only-one"').json
     assert body["totalResults"] == 1 and body["itemsPerPage"] == 1
+
+
+def test_pages_of_an_equality_filter_walk_its_matches_in_creation_order(api: Api) -> None:
+    # Entra's externalId lookup, where several users may share one externalId.
+    made = []
+    for i in range(3):
+        user = {"schemas": [USER], "userName": f"shared{i}", "externalId": "shared-ext"}
+        made.append(api.call("POST", "/Users", user).json["id"])
+    wanted = 'filter=externalId eq "shared-ext"'
+    first = api.call("GET", f"/Users?{wanted}&count=2").json
+    last = api.call("GET", f"/Users?{wanted}&startIndex=3&count=2").json
+    assert (first["totalResults"], first["itemsPerPage"]) == (3, 2)
+    assert (last["totalResults"], last["itemsPerPage"], last["startIndex"]) == (3, 1, 3)
+    assert [r["id"] for r in first["Resources"] + last["Resources"]] == made
+    assert api.call("GET", f"/Users?{wanted}&count=0").json["totalResults"] == 3
+    backwards = api.call("GET", f"/Users?{wanted}&sortBy=userName&sortOrder=descending").json
+    assert [r["id"] for r in backwards["Resources"]] == made[::-1]

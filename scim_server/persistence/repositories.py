@@ -64,6 +64,20 @@ def _page(row: Any) -> Select[Any]:
 
 
 @cache
+def _page_equal(row: Any, column: str) -> Prepared:
+    """A page of the rows whose column equals a value, in creation order (the order a
+    list without sortBy has), on the driver: the lookup IdPs send before each write."""
+    table = cast(Table, row.__table__)
+    return Prepared(
+        _page(row)
+        .where(table.c[column] == bindparam("value"))
+        .order_by(table.c.created, table.c.pk)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@cache
 def _read(row: Any) -> Select[Any]:
     return _page(row).where(row.__table__.c.id == bindparam("id"))
 
@@ -139,6 +153,14 @@ def _groups_of() -> Executable:
         .where(_MEMBERS.c.user_pk.in_(bindparam("user_pks", expanding=True)))
         .order_by(_GROUPS.c.pk)
     )
+
+
+_groups_of_one = Prepared(
+    select(_MEMBERS.c.user_pk, _GROUPS.c.id, _GROUPS.c.display_name)
+    .join(_GROUPS, _GROUPS.c.pk == _MEMBERS.c.group_pk)
+    .where(_MEMBERS.c.user_pk == bindparam("user_pk"))
+    .order_by(_GROUPS.c.pk)
+)
 
 
 @cache
@@ -284,6 +306,11 @@ class _ResourceRepository:
         query = query.order_by(*order).offset(offset).limit(limit)
         return list(self.session.execute(query, {"org_pk": self.org_pk}))
 
+    def page_equal(self, column: str, value: Any, offset: int, limit: int) -> list[Any]:
+        """`page` of the rows whose column equals the value, in creation order."""
+        params = {"org_pk": self.org_pk, "value": value, "offset": offset, "limit": limit}
+        return _page_equal(self.row, column).rows(self.session, params)
+
     def add(self, row: Any, what: str) -> Any:
         """Insert a new mapped row; it stays the session's object, as a flush would leave it.
 
@@ -344,7 +371,11 @@ class UserRepository(_ResourceRepository):
         result: dict[int, list[tuple[str, str]]] = {pk: [] for pk in user_pks}
         if not user_pks:
             return result
-        rows = self.session.execute(_groups_of(), {"user_pks": list(user_pks)})
+        rows: Iterable[Any]
+        if len(user_pks) == 1:  # one user's read or lookup: on the driver
+            rows = _groups_of_one.rows(self.session, {"user_pk": user_pks[0]})
+        else:
+            rows = self.session.execute(_groups_of(), {"user_pks": list(user_pks)})
         for user_pk, group_id, display in rows:
             result[user_pk].append((group_id, display))
         return result
