@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 
 from scim_server.persistence.db import Database
 from scim_server.persistence.seats import SeatRepository
@@ -49,3 +49,21 @@ def test_the_waiting_line_queries_use_its_partial_index(tmp_path: Path) -> None:
             details = " ".join(row[-1] for row in plan)
             assert "ix_users_org_waiting" in details, (statement, details)
     database.dispose()
+
+
+def test_the_users_table_has_the_indexes_its_queries_need_and_no_other(db: Database) -> None:
+    """Each index is a page more for every create to write: these serve the lookups by id,
+    userName and externalId, the default order, meta.lastModified, the seat counts and
+    the waiting line. displayName has none (0007): it is compared as lower(display_name)."""
+    found = inspect(db.engine)
+    indexed = {tuple(index["column_names"]) for index in found.get_indexes("users")}
+    indexed |= {tuple(unique["column_names"]) for unique in found.get_unique_constraints("users")}
+    assert indexed == {
+        ("id",),
+        ("org_pk", "user_name_key"),
+        ("org_pk", "external_id"),
+        ("org_pk", "created", "pk"),
+        ("org_pk", "last_modified"),
+        ("org_pk", "seat_type"),
+        ("org_pk", "waiting_since"),
+    }

@@ -84,7 +84,8 @@ class UserRow(Base):
         # compared case-insensitively; user_name_key holds the comparison form.
         UniqueConstraint("org_pk", "user_name_key", name="uq_users_org_user_name"),
         Index("ix_users_org_external_id", "org_pk", "external_id"),
-        Index("ix_users_org_display_name", "org_pk", "display_name"),
+        # None on display_name: filters and sortBy compare lower(display_name), which an
+        # index on the column cannot serve (migration 0007).
         Index("ix_users_org_created", "org_pk", "created", "pk"),
         Index("ix_users_org_modified", "org_pk", "last_modified"),
         Index("ix_users_org_seat_type", "org_pk", "seat_type"),
