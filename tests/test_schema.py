@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect, text
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, event, inspect, text
 
 from scim_server.persistence.db import Database
+from scim_server.persistence.migrate import alembic_config, upgrade
 from scim_server.persistence.seats import SeatRepository
 
-from .databases import create_sqlite
+from .databases import create_postgres, create_sqlite, drop_postgres, wanted_backends
 
 
 def test_the_waiting_line_index_holds_only_members_who_wait(db: Database) -> None:
@@ -67,3 +71,35 @@ def test_the_users_table_has_the_indexes_its_queries_need_and_no_other(db: Datab
         ("org_pk", "seat_type"),
         ("org_pk", "waiting_since"),
     }
+
+
+@pytest.fixture(params=wanted_backends())
+def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database for this test alone: it takes the schema down."""
+    if request.param == "sqlite":
+        yield create_sqlite(tmp_path)
+        return
+    url = create_postgres()
+    yield url
+    drop_postgres(url)
+
+
+def test_every_migration_goes_down_and_up_again_through_alembic_itself(
+    own_database: str,
+) -> None:
+    """As an operator would run it (`alembic downgrade`): Alembic's own engine, no
+    connection handed in, then back to head with `scim-server db upgrade`'s code."""
+    config = alembic_config(own_database)
+    command.downgrade(config, "0006")
+    assert ("org_pk", "display_name") in _users_indexes(own_database)
+    command.downgrade(config, "base")
+    upgrade(own_database)
+    assert ("org_pk", "display_name") not in _users_indexes(own_database)
+
+
+def _users_indexes(url: str) -> set[tuple[str, ...]]:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        return {tuple(index["column_names"]) for index in inspect(engine).get_indexes("users")}
+    finally:
+        engine.dispose()

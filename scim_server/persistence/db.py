@@ -35,8 +35,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # A pool of the caller's choosing (Alembic's NullPool) takes no queue options.
+    queued = "poolclass" not in kwargs
     if url.startswith("sqlite"):
-        if in_a_file(make_url(url).database):  # pooled by a QueuePool
+        if queued and in_a_file(make_url(url).database):  # pooled by a QueuePool
             kwargs.setdefault("pool_use_lifo", True)  # see below
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
@@ -46,7 +48,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # only while no other connection has written: lent in turn, two pooled connections
     # each re-read the pages of every index a create touches (33 reads, 45 µs of CPU).
     # On PostgreSQL, connections beyond what the load needs then sit idle and time out.
-    kwargs.setdefault("pool_use_lifo", True)
+    if queued:
+        kwargs.setdefault("pool_use_lifo", True)
     return create_engine(url, **kwargs)
 
 
