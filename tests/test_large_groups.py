@@ -60,3 +60,25 @@ def test_adding_members_already_in_the_group_leaves_its_version(api: Api) -> Non
     response = patch(api, path, {"op": "add", "path": "members", "value": [*again, {"value": c}]})
     assert response.headers["ETag"] == 'W/"2"'
     assert member_ids(api, group["id"]) == {a, b, c}
+
+
+def test_one_member_added_or_removed_changes_the_version_only_when_it_changes_the_group(
+    api: Api,
+) -> None:
+    """The one-member statements (a PATCH's usual shape) report what they changed."""
+    a, b = new_user(api, "one-a")["id"], new_user(api, "one-b")["id"]
+    group = new_group(api, "One", [a])
+    path = f"/Groups/{group['id']}"
+    tags = []
+    for operation in (
+        {"op": "add", "path": "members", "value": [{"value": a}]},  # already in
+        {"op": "remove", "path": f'members[value eq "{b}"]'},  # not in
+        {"op": "add", "path": "members", "value": [{"value": b}]},
+        {"op": "remove", "path": f'members[value eq "{a}"]'},
+        {"op": "remove", "path": "members", "value": [{"value": a}]},  # gone already
+    ):
+        response = patch(api, path, operation)
+        assert response.status_code == 204
+        tags.append(response.headers["ETag"])
+    assert tags == ['W/"1"', 'W/"1"', 'W/"2"', 'W/"3"', 'W/"3"']
+    assert member_ids(api, group["id"]) == {b}

@@ -83,15 +83,18 @@ def _read(row: Any) -> Select[Any]:
 
 
 @cache
-def _read_for_update(row: Any) -> Executable:
-    return _read(row).with_for_update()
+def _read_prepared(row: Any, for_update: bool) -> Prepared:
+    """One row by id, on the driver: a GET by id, and every group PATCH before it writes."""
+    statement = _read(row)
+    return Prepared(statement.with_for_update() if for_update else statement)
 
 
 @cache
-def _update(row: Any) -> Executable:
-    """UPDATE one row by key; the columns set are the parameters given (all but b_pk)."""
+def _update(row: Any, columns: tuple[str, ...]) -> Prepared:
+    """UPDATE one row by key, setting `columns` (a group PATCH sets version and
+    last_modified): one statement per set of columns the code writes, on the driver."""
     table = cast(Table, row.__table__)
-    return update(table).where(table.c.pk == bindparam("b_pk"))
+    return Prepared(update(table).where(table.c.pk == bindparam("b_pk")), columns)
 
 
 @cache
@@ -136,6 +139,13 @@ def _count(row: Any) -> Select[Any]:
 _USERS = cast(Table, UserRow.__table__)
 _GROUPS = cast(Table, GroupRow.__table__)
 _MEMBERS = cast(Table, GroupMember.__table__)
+
+
+_pk_by_id = Prepared(
+    select(_USERS.c.id, _USERS.c.pk).where(
+        _USERS.c.org_pk == bindparam("org_pk"), _USERS.c.id == bindparam("id")
+    )
+)
 
 
 @cache
@@ -183,6 +193,20 @@ def _add_members(dialect: str) -> Executable:
     """
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return insert(_MEMBERS).on_conflict_do_nothing().returning(_MEMBERS.c.user_pk)
+
+
+@cache
+def _add_member(dialect: str) -> Prepared:
+    """`_add_members` for one row, on the driver."""
+    statement = cast(Any, _add_members(dialect))
+    return Prepared(statement, ["group_pk", "user_pk", "display"])
+
+
+_REMOVE_MEMBER = Prepared(
+    delete(_MEMBERS).where(
+        _MEMBERS.c.group_pk == bindparam("group_pk"), _MEMBERS.c.user_pk == bindparam("user_pk")
+    )
+)
 
 
 @cache
@@ -277,13 +301,13 @@ class _ResourceRepository:
         `for_update` locks it for this unit of work, whose changes `update` then writes:
         no ORM object is loaded and flushed, which costs more than the two statements.
         """
-        statement = _read_for_update(self.row) if for_update else _read(self.row)
         session = self.unit() if for_update else self.session
-        return session.execute(statement, {"org_pk": self.org_pk, "id": resource_id}).first()
+        params = {"org_pk": self.org_pk, "id": resource_id}
+        return _read_prepared(self.row, for_update).first(session, params)
 
     def update(self, pk: int, values: Mapping[str, Any]) -> None:
         """Set columns of one row by key, in the unit of work (a session or a connection)."""
-        self.session.execute(_update(self.row), {"b_pk": pk, **values})
+        _update(self.row, tuple(sorted(values))).count(self.session, {"b_pk": pk, **values})
 
     def count(self, criteria: ColumnElement[bool] | None) -> int:
         query = _count(self.row)
@@ -360,6 +384,10 @@ class UserRepository(_ResourceRepository):
         wanted = set(ids)
         if not wanted:
             return {}
+        if len(wanted) == 1:  # the member a PATCH adds or removes: on the driver
+            (user_id,) = wanted
+            row = _pk_by_id.first(self.session, {"org_pk": self.org_pk, "id": user_id})
+            return {user_id: row.pk} if row is not None else {}
         found: dict[str, int] = {}
         for batch in chunks(wanted):
             rows = self.session.execute(_pks_by_id(), {"org_pk": self.org_pk, "ids": batch})
@@ -399,7 +427,12 @@ class GroupRepository(_ResourceRepository):
         if not members:
             return 0
         unit = self.unit()
-        statement = _add_members(unit.get_bind().dialect.name)
+        dialect = unit.get_bind().dialect.name
+        if len(members) == 1:  # a PATCH's one member: on the driver
+            ((user_pk, display),) = members.items()
+            values = {"group_pk": group_pk, "user_pk": user_pk, "display": display}
+            return len(_add_member(dialect).rows(unit, values))
+        statement = _add_members(dialect)
         added = 0
         for batch in chunks(members):
             rows = [{"group_pk": group_pk, "user_pk": pk, "display": members[pk]} for pk in batch]
@@ -412,8 +445,12 @@ class GroupRepository(_ResourceRepository):
         if user_pks is None:
             result = self.unit().execute(_remove_members(False), {"group_pk": group_pk})
             return result.rowcount or 0  # type: ignore[attr-defined]
+        wanted = set(user_pks)
+        if len(wanted) == 1:  # a PATCH's one member: on the driver
+            params = {"group_pk": group_pk, "user_pk": next(iter(wanted))}
+            return _REMOVE_MEMBER.count(self.unit(), params)
         removed = 0
-        for batch in chunks(set(user_pks)):
+        for batch in chunks(wanted):
             result = self.unit().execute(
                 _remove_members(True), {"group_pk": group_pk, "user_pks": batch}
             )

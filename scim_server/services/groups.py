@@ -179,7 +179,7 @@ class GroupService(ResourceService):
         SELECT ... FOR UPDATE and the UPDATE themselves, on every PATCH.
         """
         found = self.found(self.repository(session).read(group_id, for_update=True), group_id)
-        return SimpleNamespace(**found._mapping)
+        return SimpleNamespace(**found._asdict())
 
     def _write(self, session: Session, row: Any, columns: dict[str, Any]) -> None:
         """New columns (maybe none: a membership change) and a new version, in one UPDATE."""
