@@ -88,18 +88,21 @@ class ResourceService:
             if query.filter and query.sort_by is None
             else None
         )
+        # Parsed once, and before any reading: a bad filter is refused without a query.
+        criteria = self._criteria(query) if equality is None else None
         with self.db.reading() as connection:
             repository = self.repository(connection)
             rows = []
             if equality is not None and query.count > 0:
                 rows = repository.page_equal(equality.column, equality.key, offset, query.count)
             elif query.count > 0:
-                rows = repository.page(
-                    self._criteria(query), self._order(query), offset, query.count
-                )
+                rows = repository.page(criteria, self._order(query), offset, query.count)
             total = known_total(offset, query.count, len(rows))
             if total is None:
-                total = repository.count(self._criteria(query))
+                # A full page of a lookup (several users share an externalId): count them.
+                if equality is not None:
+                    criteria = self._criteria(query)
+                total = repository.count(criteria)
             resources = self.payloads(connection, rows, query.with_relations)
         return Page(total=total, start_index=query.start_index, resources=resources)
 
