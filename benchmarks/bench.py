@@ -102,21 +102,32 @@ def measure(
     operation runs `--rounds` times on each server, the order alternating from round to
     round and from one operation to the next (A B, B A, A B...), and a server's rounds are
     pooled: its p99 is that of all their requests. One run's p99 is its 20th slowest of
-    2,000 requests, which a single stall of the machine's moves.
+    2,000 requests, which a single stall of the machine's moves. The operations of a
+    group (the two PATCHes, whose costs the targets compare) interleave the same way.
     """
     settle(args.settle_seconds)
     results: list[dict[str, Any]] = [{} for _ in targets]
-    for index, (key, label, operation_class) in enumerate(load.OPERATIONS):
-        operations = [operation_class(key, target, args.concurrency) for target, _ in targets]
-        for operation in operations:
-            load.run(operation, args.warmup, args.concurrency, args.cap_seconds)
-        rounds: list[list[tuple[load.Result, float, float]]] = [[] for _ in targets]
-        order = list(range(len(targets)))
+    for index, group in enumerate(load.OPERATIONS):
+        operations = {
+            key: [operation_class(key, target, args.concurrency) for target, _ in targets]
+            for key, _label, operation_class in group
+        }
+        for per_server in operations.values():
+            for operation in per_server:
+                load.run(operation, args.warmup, args.concurrency, args.cap_seconds)
+        # Each (operation, server) pair in turn, the order reversed from round to round.
+        units = [(key, i) for key in operations for i in range(len(targets))]
+        rounds: dict[tuple[str, int], list[tuple[load.Result, float, float]]] = {
+            unit: [] for unit in units
+        }
         for round_number in range(args.rounds):
-            for i in order if (index + round_number) % 2 == 0 else order[::-1]:
-                rounds[i].append(measure_round(operations[i], targets[i][1], args))
-        for i, (target, _) in enumerate(targets):
-            results[i][key] = summarize(operations[i], target, rounds[i], key, label, args)
+            for key, i in units if (index + round_number) % 2 == 0 else units[::-1]:
+                rounds[key, i].append(measure_round(operations[key][i], targets[i][1], args))
+        for key, label, _operation_class in group:
+            for i, (target, _) in enumerate(targets):
+                results[i][key] = summarize(
+                    operations[key][i], target, rounds[key, i], key, label, args
+                )
     return results
 
 
