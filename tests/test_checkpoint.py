@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -79,7 +80,9 @@ def test_a_pass_completes_a_log_written_while_it_ran_and_the_next_writer_starts_
     try:
         writer.execute("BEGIN IMMEDIATE")  # a request's transaction, open as the pass starts
         writer.execute("INSERT INTO t VALUES ('during the pass')")
-        passing = threading.Thread(target=lambda: done.append(checkpoint(raw, attempts=500)))
+        passing = threading.Thread(
+            target=lambda: done.append(checkpoint(raw, attempts=500, restart_frames=0))
+        )
         done: list[bool] = []
         passing.start()
         time.sleep(0.05)
@@ -92,12 +95,14 @@ def test_a_pass_completes_a_log_written_while_it_ran_and_the_next_writer_starts_
         writer.close()
 
 
-def _writer_and_checkpointer(path: Path) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+def _writer_and_checkpointer(
+    path: Path, check_same_thread: bool = True
+) -> tuple[sqlite3.Connection, sqlite3.Connection]:
     """A WAL database with a table: a writer's connection, and one set up as the thread's."""
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("PRAGMA journal_mode=WAL")
     writer.execute("CREATE TABLE t (v TEXT)")
-    raw = sqlite3.connect(path, isolation_level=None)
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread)
     raw.execute("PRAGMA busy_timeout=0")
     return writer, raw
 
@@ -108,7 +113,8 @@ def test_a_pass_never_waits_for_an_open_write_transaction(tmp_path: Path) -> Non
         writer.execute("BEGIN IMMEDIATE")
         writer.execute("INSERT INTO t VALUES ('open')")
         started = time.monotonic()
-        assert not checkpoint(raw, attempts=3)  # the writer holds the lock: given up
+        # The writer holds the lock: the RESTART is given up.
+        assert not checkpoint(raw, attempts=3, restart_frames=0)
         assert time.monotonic() - started < 1
         writer.execute("COMMIT")  # and the writer was never held back
         assert checkpoint(raw)
@@ -130,15 +136,66 @@ class _Entered:
         return None
 
 
+def _pass_during_a_write(
+    raw: sqlite3.Connection, writer: sqlite3.Connection, **options: Any
+) -> bool:
+    """A pass whose PASSIVE meets a write transaction, committed 50 ms into the pass."""
+    done: list[bool] = []
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES ('during the pass')")
+    passing = threading.Thread(target=lambda: done.append(checkpoint(raw, **options)))
+    passing.start()
+    time.sleep(0.05)
+    writer.execute("COMMIT")
+    passing.join(timeout=10)
+    return done[0]
+
+
 def test_a_pass_holds_the_gate_around_its_restart(tmp_path: Path) -> None:
     path = tmp_path / "gate.db"
-    writer, raw = _writer_and_checkpointer(path)
+    writer, raw = _writer_and_checkpointer(path, check_same_thread=False)
     gate = _Entered()
     try:
         writer.execute("INSERT INTO t VALUES ('x')")
-        assert checkpoint(raw, gate=gate)
-        assert gate.times == 1
+        assert _pass_during_a_write(raw, writer, attempts=500, gate=gate, restart_frames=0)
+        assert gate.times >= 1
         assert _frames_after_one_write(path) <= 2  # that RESTART let the log start over
+    finally:
+        raw.close()
+        writer.close()
+
+
+def test_a_short_log_is_left_to_grow_and_a_long_one_restarted(tmp_path: Path) -> None:
+    """Each RESTART holds the writers back for its syncs: only a long log gets one."""
+    path = tmp_path / "short.db"
+    writer, raw = _writer_and_checkpointer(path, check_same_thread=False)
+    gate = _Entered()
+    try:
+        for _ in range(20):
+            writer.execute("INSERT INTO t VALUES (?)", ("x" * 2000,))
+        # The frame committed during the pass is not copied, and no RESTART is tried.
+        _pass_during_a_write(raw, writer, gate=gate, restart_frames=1000)
+        assert gate.times == 0
+        assert _frames_after_one_write(path) > 2  # the log goes on growing
+        # The same pass on a log past its restart length completes it.
+        assert _pass_during_a_write(raw, writer, attempts=500, gate=gate, restart_frames=10)
+        assert gate.times >= 1
+        assert _frames_after_one_write(path) <= 2
+    finally:
+        raw.close()
+        writer.close()
+
+
+def test_once_writes_pause_a_pass_completes_the_log_without_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "quiet.db"
+    writer, raw = _writer_and_checkpointer(path)
+    gate = _Entered()
+    try:
+        for _ in range(20):
+            writer.execute("INSERT INTO t VALUES (?)", ("x" * 2000,))
+        assert checkpoint(raw, gate=gate)  # whatever its length
+        assert gate.times == 0
+        assert _frames_after_one_write(path) <= 2  # the next writer started it over
     finally:
         raw.close()
         writer.close()

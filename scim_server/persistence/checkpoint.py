@@ -6,18 +6,25 @@ hundred or two pays several milliseconds, which is its p99. Here a thread of eac
 process that writes checkpoints four times a second instead; the automatic checkpoint
 stays, at 10,000 pages, as a safety net should the thread ever stop.
 
-A pass is PASSIVE checkpoints, then a RESTART one. PASSIVE copies the log into the
-database without waiting for readers or writers, and syncs both: the bulk of the work.
-Under steady writes it never copies the frames committed while it ran, so the log is
-never complete and never starts over: it grew to the safety net, and every 10,000 pages
-(some 650 creates) one commit synced all the log written since the last pass, 11 to
-30 ms, the server's slowest requests. RESTART copies those last frames and lets the next
-writer start the log from its beginning. It holds the write lock while it syncs, so the
-PASSIVE runs again while it still finds many new frames (fewer each time: each run is
-shorter than the one before), leaving the RESTART little to sync. It asks for the lock
-with no busy timeout, up to 20 times 2 ms apart, and otherwise leaves it to the next
-pass: waiting in SQLite's busy handler would make the writers queue behind it, each
+A pass is PASSIVE checkpoints, then, once the log is long, a RESTART one. PASSIVE copies
+the log into the database without waiting for readers or writers, and syncs both: the
+bulk of the work. Under steady writes it never copies the frames committed while it ran,
+so the log is never complete and never starts over: it grew to the safety net, and every
+10,000 pages (some 650 creates) one commit synced all the log written since the last
+pass, 11 to 30 ms, the server's slowest requests. RESTART copies those last frames and
+lets the next writer start the log from its beginning. It holds the write lock while it
+syncs, so the PASSIVE runs again while it still finds many new frames (fewer each time:
+each run is shorter than the one before), leaving the RESTART little to sync. It asks for
+the lock with no busy timeout, up to 20 times 2 ms apart, and otherwise leaves it to the
+next pass: waiting in SQLite's busy handler would make the writers queue behind it, each
 sleeping in its own. A shorter interval syncs less at a time.
+
+Even so a RESTART holds this process's writers back for its two syncs, 1 to 5 ms on the
+benchmark's machine, and the one writer after it syncs the new log's header (0.3-0.5 ms):
+four times a second, these were a create's slowest requests under load. So a pass
+restarts the log only once it is RESTART_FRAMES long (16 MB of 4 KiB pages, some 300
+creates); a shorter one is left to grow. When writes pause, a PASSIVE copies the whole
+log and the next writer starts it over by itself, with no RESTART at all.
 
 Between passes, every 25 ms, the thread starts the writeback of the log's new pages (see
 writeback.py), so that a pass's sync finds them on the disk already.
@@ -42,6 +49,8 @@ SAFETY_NET_PAGES = 10_000
 INTERVAL_SECONDS = 0.25
 WRITEBACK_SECONDS = 0.025
 PASSIVE_REPEATS = 3
+# Frames (pages) the log may hold before a pass restarts it; well under SAFETY_NET_PAGES.
+RESTART_FRAMES = 4_000
 FEW_FRAMES = 64
 # Under a steady load, a write transaction is open about a sixth of the time.
 RESTART_ATTEMPTS = 20
@@ -112,6 +121,7 @@ def checkpoint(
     connection: Any,
     attempts: int = RESTART_ATTEMPTS,
     gate: AbstractContextManager[Any] | None = None,
+    restart_frames: int = RESTART_FRAMES,
 ) -> bool:
     """One pass (see the module's docstring); whether the log was completed.
 
@@ -120,15 +130,18 @@ def checkpoint(
     in SQLite's busy handler, 1 ms, then 2, then 5: it waited 3 ms for a 1.2 ms
     checkpoint, and a single worker's queued requests with it. `gate` is held around each
     RESTART attempt and by the process's writers around their BEGIN IMMEDIATE: they wait
-    on it instead, and go on the moment the RESTART ends.
+    on it instead, and go on the moment the RESTART ends. A log shorter than
+    `restart_frames` is not restarted.
     """
     gate = gate if gate is not None else nullcontext()
-    _busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    _busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     for _ in range(PASSIVE_REPEATS):
         before = frames
-        _busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        _busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames - before < FEW_FRAMES:  # committed while the last one ran
             break
+    if frames < restart_frames:  # complete, the next writer starts it over by itself
+        return copied >= frames
     for _ in range(attempts):
         with gate:
             busy, _frames, _copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
