@@ -136,9 +136,7 @@ class _Entered:
         return None
 
 
-def _pass_during_a_write(
-    raw: sqlite3.Connection, writer: sqlite3.Connection, **options: Any
-) -> bool:
+def _pass_during_a_write(raw: Any, writer: sqlite3.Connection, **options: Any) -> bool:
     """A pass whose PASSIVE meets a write transaction, committed 50 ms into the pass."""
     done: list[bool] = []
     writer.execute("BEGIN IMMEDIATE")
@@ -227,3 +225,35 @@ def test_this_process_writers_wait_on_the_gate_and_go_on_when_it_opens(tmp_path:
             assert session.execute(text("SELECT v FROM t")).scalars().all() == ["waited"]
     finally:
         database.dispose()
+
+
+class _Recording:
+    """A connection that remembers the statements it was given."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.statements: list[str] = []
+
+    def execute(self, statement: str) -> sqlite3.Cursor:
+        self.statements.append(statement)
+        return self.connection.execute(statement)
+
+
+def test_a_pass_repeats_its_passive_checkpoint_only_before_a_restart(tmp_path: Path) -> None:
+    """The repeats shorten a RESTART's syncs; without a RESTART they would only add syncs."""
+    path = tmp_path / "repeats.db"
+    writer, raw = _writer_and_checkpointer(path, check_same_thread=False)
+    try:
+        for _ in range(20):
+            writer.execute("INSERT INTO t VALUES (?)", ("x" * 2000,))
+        short = _Recording(raw)
+        _pass_during_a_write(short, writer, restart_frames=1000)
+        assert short.statements == ["PRAGMA wal_checkpoint(PASSIVE)"]
+        long = _Recording(raw)
+        assert _pass_during_a_write(long, writer, attempts=500, restart_frames=10)
+        passive = long.statements.count("PRAGMA wal_checkpoint(PASSIVE)")
+        assert passive >= 2
+        assert long.statements[-1] == "PRAGMA wal_checkpoint(RESTART)"
+    finally:
+        raw.close()
+        writer.close()

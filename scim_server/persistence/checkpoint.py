@@ -23,8 +23,10 @@ Even so a RESTART holds this process's writers back for its two syncs, 1 to 5 ms
 benchmark's machine, and the one writer after it syncs the new log's header (0.3-0.5 ms):
 four times a second, these were a create's slowest requests under load. So a pass
 restarts the log only once it is RESTART_FRAMES long (16 MB of 4 KiB pages, some 300
-creates); a shorter one is left to grow. When writes pause, a PASSIVE copies the whole
-log and the next writer starts it over by itself, with no RESTART at all.
+creates); a shorter one is left to grow, and a pass that will not restart it runs one
+PASSIVE, not repeated: the repeats only shorten a RESTART's syncs, and each costs two
+more. When writes pause, a PASSIVE copies the whole log and the next writer starts it
+over by itself, with no RESTART at all.
 
 Between passes, every 25 ms, the thread starts the writeback of the log's new pages (see
 writeback.py), so that a pass's sync finds them on the disk already.
@@ -135,13 +137,13 @@ def checkpoint(
     """
     gate = gate if gate is not None else nullcontext()
     _busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    for _ in range(PASSIVE_REPEATS):
+    if frames < restart_frames:  # complete, the next writer starts it over by itself
+        return copied >= frames
+    for _ in range(PASSIVE_REPEATS):  # each one shortens what the RESTART syncs
         before = frames
         _busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames - before < FEW_FRAMES:  # committed while the last one ran
             break
-    if frames < restart_frames:  # complete, the next writer starts it over by itself
-        return copied >= frames
     for _ in range(attempts):
         with gate:
             busy, _frames, _copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
