@@ -137,11 +137,11 @@ def checkpoint(
     """
     gate = gate if gate is not None else nullcontext()
     _busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    if frames < restart_frames:  # complete, the next writer starts it over by itself
+    if frames < restart_frames:  # left to grow; if complete, the next writer restarts it
         return copied >= frames
     for _ in range(PASSIVE_REPEATS):  # each one shortens what the RESTART syncs
         before = frames
-        _busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        _busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames - before < FEW_FRAMES:  # committed while the last one ran
             break
     for _ in range(attempts):
