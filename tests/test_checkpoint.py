@@ -78,17 +78,7 @@ def test_a_pass_completes_a_log_written_while_it_ran_and_the_next_writer_starts_
     raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     raw.execute("PRAGMA busy_timeout=0")
     try:
-        writer.execute("BEGIN IMMEDIATE")  # a request's transaction, open as the pass starts
-        writer.execute("INSERT INTO t VALUES ('during the pass')")
-        passing = threading.Thread(
-            target=lambda: done.append(checkpoint(raw, attempts=500, restart_frames=0))
-        )
-        done: list[bool] = []
-        passing.start()
-        time.sleep(0.05)
-        writer.execute("COMMIT")
-        passing.join(timeout=10)
-        assert done == [True]
+        assert _pass_during_a_write(raw, writer, attempts=500, restart_frames=0)
         assert _frames_after_one_write(path) <= 2
     finally:
         raw.close()
@@ -137,7 +127,7 @@ class _Entered:
 
 
 def _pass_during_a_write(raw: Any, writer: sqlite3.Connection, **options: Any) -> bool:
-    """A pass whose PASSIVE meets a write transaction, committed 50 ms into the pass."""
+    """A pass whose PASSIVE meets a request's write transaction, committed 50 ms into it."""
     done: list[bool] = []
     writer.execute("BEGIN IMMEDIATE")
     writer.execute("INSERT INTO t VALUES ('during the pass')")
