@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,11 @@ ROOT = HERE.parent
 
 # A seeded server to measure: its workload target and its gunicorn arbiter's pid.
 Served = tuple[load.Target, int]
+# Client threads of the rounds at a fixed rate: enough that a stalled server leaves some
+# free to send what falls due meanwhile.
+RATE_THREADS = 16
+# (result, worker CPU seconds, load average before) of one round.
+Round = tuple[load.Result, float, float]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,6 +62,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--latency-requests", type=int, default=500, help="per operation, one thread"
     )
     parser.add_argument("--warmup", type=int, default=40, help="unmeasured requests per operation")
+    parser.add_argument(
+        "--rate-share", type=float, default=0.5,
+        help="the fixed rate: this share of the slower server's requests/s (0: not measured)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rate-round-seconds", type=float, default=8,
+        help="at most this long per round at the fixed rate (and --requests)",
+    )  # fmt: skip
     parser.add_argument("--reference-users", type=int, default=3000)
     parser.add_argument("--reference-big-group", type=int, help="default: the same share of users")
     parser.add_argument(
@@ -71,8 +85,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.reference_big_group is None:
         args.reference_big_group = args.reference_users * args.big_group // args.users
     outsiders = args.users - args.big_group, args.reference_users - args.reference_big_group
-    if min(outsiders) < args.concurrency:
-        parser.error("the big groups must leave at least --concurrency users outside them")
+    if min(outsiders) < load.LANES * max(args.concurrency, RATE_THREADS):
+        parser.error(
+            f"the big groups must leave at least {load.LANES} x {RATE_THREADS} users outside them"
+        )
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     return args
@@ -115,61 +131,125 @@ def measure(
         for per_server in operations.values():
             for operation in per_server:
                 load.run(operation, args.warmup, args.concurrency, args.cap_seconds)
-        # Each (operation, server) pair in turn, the order reversed from round to round.
-        units = [(key, i) for key in operations for i in range(len(targets))]
-        rounds: dict[tuple[str, int], list[tuple[load.Result, float, float]]] = {
-            unit: [] for unit in units
-        }
-        for round_number in range(args.rounds):
-            for key, i in units if (index + round_number) % 2 == 0 else units[::-1]:
-                rounds[key, i].append(measure_round(operations[key][i], targets[i][1], args))
+        saturated = in_rounds(operations, targets, index, args, measure_round)
+        # The same operations at one fixed rate for both servers, half the slower one's
+        # requests/s (see load.run_at_rate): latency compared under the same load.
+        paced: dict[str, list[Any]] = {}
+        at_rate: dict[tuple[str, int], list[Round]] = {}
+        if args.rate_share > 0:
+            rates = {
+                key: args.rate_share
+                * min(throughput(saturated[key, i]) for i in range(len(targets)))
+                for key in operations
+            }
+            paced = {
+                key: [operation_class(key, target, RATE_THREADS, lane=1) for target, _ in targets]
+                for key, _label, operation_class in group
+            }
+            at_rate = in_rounds(paced, targets, index, args, partial(paced_round, rates))
         for key, label, _operation_class in group:
             for i, (target, _) in enumerate(targets):
                 results[i][key] = summarize(
-                    operations[key][i], target, rounds[key, i], key, label, args
-                )
+                    [operations[key][i], *(paced[key][i:i + 1] if paced else [])],
+                    target, saturated[key, i], at_rate.get((key, i), []), key, label, args,
+                )  # fmt: skip
     return results
 
 
+def in_rounds(
+    operations: dict[str, list[Any]],
+    targets: list[tuple[load.Target, int]],
+    index: int,
+    args: argparse.Namespace,
+    one_round: Any,
+) -> dict[tuple[str, int], list[Round]]:
+    """`--rounds` rounds of each (operation, server) pair in turn, the order reversed from
+    round to round and from one group of operations to the next."""
+    units = [(key, i) for key in operations for i in range(len(targets))]
+    rounds: dict[tuple[str, int], list[Round]] = {unit: [] for unit in units}
+    for round_number in range(args.rounds):
+        for key, i in units if (index + round_number) % 2 == 0 else units[::-1]:
+            rounds[key, i].append(one_round(operations[key][i], targets[i][1], args))
+    return rounds
+
+
+def paced_round(
+    rates: dict[str, float], operation: Any, arbiter: int, args: argparse.Namespace
+) -> Round:
+    """One round at the operation's fixed rate, of at most --rate-round-seconds."""
+    rate = rates[operation.name]
+    total = max(1, min(args.requests, round(rate * args.rate_round_seconds)))
+    return measure_round(operation, arbiter, args, rate=rate, total=total)
+
+
 def measure_round(
-    operation: Any, arbiter: int, args: argparse.Namespace
-) -> tuple[load.Result, float, float]:
-    """One round under load: its result, the worker's CPU seconds and the load average."""
+    operation: Any,
+    arbiter: int,
+    args: argparse.Namespace,
+    rate: float | None = None,
+    total: int | None = None,
+) -> Round:
+    """One round, saturating or at `rate`: its result, the worker's CPU seconds and the load
+    average."""
     cpu, load_before = worker_cpu_seconds(arbiter), os.getloadavg()[0]
     cap = args.cap_seconds / args.rounds
-    loaded = load.run(operation, args.requests, args.concurrency, cap)
+    if rate is None:
+        loaded = load.run(operation, args.requests, args.concurrency, cap)
+    else:
+        loaded = load.run_at_rate(operation, total or args.requests, rate, cap)
     return loaded, worker_cpu_seconds(arbiter) - cpu, load_before
 
 
+def throughput(rounds: list[Round]) -> float:
+    pooled = load.pooled([result for result, _, _ in rounds])
+    return pooled.requests / pooled.seconds if pooled.seconds else 0.0
+
+
+def pooled_summary(rounds: list[Round]) -> dict[str, Any]:
+    """The rounds' requests pooled, with the worker's CPU per request and each round's figures.
+
+    CPU time the worker spent per request: what the server costs, whatever else the
+    machine was doing; the load average says how busy it was with other work.
+    """
+    pooled = load.pooled([result for result, _, _ in rounds])
+    summary = pooled.summary()
+    cpu = sum(seconds for _, seconds, _ in rounds)
+    summary["worker_cpu_ms"] = round(cpu * 1000 / max(1, pooled.requests), 2)
+    summary["loadavg_1min"] = [round(before, 2) for _, _, before in rounds]
+    summary["rounds"] = [
+        {k: r.summary()[k] for k in ("requests", "requests_per_s", "p50_ms", "p99_ms")}
+        for r, _, _ in rounds
+    ]
+    return summary
+
+
 def summarize(
-    operation: Any,
+    operations: list[Any],
     target: load.Target,
-    rounds: list[tuple[load.Result, float, float]],
+    rounds: list[Round],
+    paced: list[Round],
     key: str,
     label: str,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    loaded = load.pooled([result for result, _, _ in rounds])
-    result: dict[str, Any] = {"label": label, "loaded": loaded.summary()}
-    # CPU time the worker spent per request: what the server costs, whatever else the
-    # machine was doing; the load average says how busy it was with other work.
-    cpu = sum(seconds for _, seconds, _ in rounds)
-    result["loaded"]["worker_cpu_ms"] = round(cpu * 1000 / max(1, loaded.requests), 2)
-    result["loaded"]["loadavg_1min"] = [round(before, 2) for _, _, before in rounds]
-    result["loaded"]["rounds"] = [
-        {k: r.summary()[k] for k in ("requests", "requests_per_s", "p50_ms", "p99_ms")}
-        for r, _, _ in rounds
-    ]
-    line = f"  {target.label:<13} {key:<12} {result['loaded']['requests_per_s']:>8} req/s"
-    line += f"  p99 {result['loaded']['p99_ms']} ms"
-    line += " (rounds " + " / ".join(str(r["p99_ms"]) for r in result["loaded"]["rounds"]) + ")"
+    """One operation on one server: saturated (`loaded`), at the fixed rate, and alone."""
+    result: dict[str, Any] = {"label": label, "loaded": pooled_summary(rounds)}
+    loaded = result["loaded"]
+    line = f"  {target.label:<13} {key:<12} {loaded['requests_per_s']:>8} req/s"
+    line += f"  p99 {loaded['p99_ms']} ms"
+    line += " (rounds " + " / ".join(str(r["p99_ms"]) for r in loaded["rounds"]) + ")"
+    if paced:
+        result["at_rate"] = pooled_summary(paced)
+        line += (
+            f"  at {result['at_rate']['requests_per_s']} req/s p99 {result['at_rate']['p99_ms']}"
+        )
     if args.latency_requests:
-        alone = load.run(operation, args.latency_requests, 1, args.cap_seconds)
+        alone = load.run(operations[0], args.latency_requests, 1, args.cap_seconds)
         result["alone"] = alone.summary()
         line += f"  alone p99 {alone.summary()['p99_ms']}"
-    line += f"  cpu {result['loaded']['worker_cpu_ms']} ms"
-    if isinstance(operation, load.PatchMembers):
-        result["membership_check"] = check_membership(target, operation)
+    line += f"  cpu {loaded['worker_cpu_ms']} ms"
+    if isinstance(operations[0], load.PatchMembers):
+        result["membership_check"] = check_membership(target, operations)
     log(line)
     return result
 
@@ -184,12 +264,14 @@ def worker_cpu_seconds(arbiter: int) -> float:
     return total
 
 
-def check_membership(target: load.Target, operation: load.PatchMembers) -> str:
+def check_membership(target: load.Target, operations: list[load.PatchMembers]) -> str:
     """The PATCHes really changed the group: it holds the members they leave it with."""
-    url = f"{target.base}/Groups/{target.groups[operation.group]}"
+    group = operations[0].group
+    url = f"{target.base}/Groups/{target.groups[group]}"
     response = requests.get(url, headers=target.headers, timeout=300)
     response.raise_for_status()
-    found, wanted = len(response.json().get("members") or []), operation.expected_size()
+    found = len(response.json().get("members") or [])
+    wanted = target.group_sizes[group] + sum(op.left_added() for op in operations)
     return "ok" if found == wanted else f"FAILED: {found} members, expected {wanted}"
 
 
@@ -370,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": args.concurrency,
             "latency_requests": args.latency_requests,
             "warmup": args.warmup,
+            "rate_share": args.rate_share,
+            "rate_round_seconds": args.rate_round_seconds,
+            "rate_threads": RATE_THREADS,
             "workers": 1,
         },
         "servers": [s for s in (ours, reference_results) if s],

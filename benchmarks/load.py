@@ -87,13 +87,19 @@ class Call:
     check: Callable[[Any], str | None] | None = None  # returns an error text, or None
 
 
+# Operations of different lanes never name the same user: the saturating rounds run in lane
+# 0 and the rounds at a fixed rate in lane 1, on the same servers, one after the other.
+LANES = 2
+
+
 class Operation:
     """Builds the k-th request of a client thread; per-thread state keeps PATCHes paired."""
 
-    def __init__(self, name: str, target: Target, threads: int) -> None:
+    def __init__(self, name: str, target: Target, threads: int, lane: int = 0) -> None:
         self.name = name
         self.target = target
         self.threads = threads
+        self.lane = lane
         self.counters = [0] * threads
         self.rng = [random.Random(f"{name}-{t}") for t in range(threads)]
 
@@ -111,7 +117,7 @@ class Create(Operation):
 
     def build(self, thread: int, k: int) -> Call:
         i = k * self.threads + thread
-        name = f"new-{self.run_id}-{thread}-{k}@bench.example"
+        name = f"new-{self.run_id}-{self.lane}-{thread}-{k}@bench.example"
         return Call("POST", "/Users", body=user_payload(name, i), expect=(201,))
 
 
@@ -137,15 +143,16 @@ class PatchMembers(Operation):
     group = "big"
 
     def build(self, thread: int, k: int) -> Call:
-        pool = self.target.outsiders[self.group][thread :: self.threads]
+        lane = self.target.outsiders[self.group][self.lane :: LANES]
+        pool = lane[thread :: self.threads]
         user_id = pool[(k // 2) % len(pool)]
         action = "add" if k % 2 == 0 else "remove"
         path = f"/Groups/{self.target.groups[self.group]}"
         return Call("PATCH", path, body=member_patch(action, user_id), expect=(200, 204))
 
-    def expected_size(self) -> int:
-        """Members after the run: a thread whose last PATCH was an add left one more."""
-        return self.target.group_sizes[self.group] + sum(c % 2 for c in self.counters)
+    def left_added(self) -> int:
+        """Members this operation leaves in the group: a thread whose last PATCH added one."""
+        return sum(c % 2 for c in self.counters)
 
 
 class PatchSmall(PatchMembers):
@@ -249,6 +256,59 @@ def run(operation: Operation, total: int, threads: int, cap_seconds: float) -> R
     seconds = time.perf_counter() - started
     flat = [value for per_thread in latencies for value in per_thread]
     return Result(len(flat), seconds, flat, len(errors), errors[:5], capped.is_set())
+
+
+def run_at_rate(operation: Operation, total: int, rate: float, cap_seconds: float) -> Result:
+    """`total` requests on a fixed schedule, `rate` a second, each timed from when it was due.
+
+    `run` is a closed loop: a client sends its next request only once the last one is
+    answered, so while the server stalls, the requests that would have arrived are simply
+    not sent, and the stall shows in one request per client (Little's law also makes its
+    median latency the concurrency over the throughput: at saturation it re-measures the
+    throughput). Here request i is due at start + i / rate whatever happened before, and
+    its latency counts from then, not from when a thread was free to send it: a 100 ms
+    stall at 300 requests a second delays the 30 due meanwhile, as an IdP pushing at that
+    rate would see. `operation.threads` threads send, so that a stall leaves some free.
+    """
+    target = operation.target
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    sent = iter(range(total))
+    started = time.perf_counter() + 0.01
+    deadline = started + cap_seconds
+    capped = threading.Event()
+
+    def worker(thread: int) -> None:
+        session = requests.Session()
+        session.headers.update(target.headers)
+        while True:
+            with lock:
+                i = next(sent, None)
+            if i is None:
+                break
+            due = started + i / rate
+            if due > deadline:
+                capped.set()
+                break
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            problem = _send(session, target.base, operation.next_call(thread))
+            answered = time.perf_counter()
+            with lock:
+                latencies.append((answered - due) * 1000)
+                if problem:
+                    errors.append(problem)
+        session.close()
+
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(operation.threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    seconds = time.perf_counter() - started
+    return Result(len(latencies), seconds, latencies, len(errors), errors[:5], capped.is_set())
 
 
 def _send(session: requests.Session, base: str, call: Call) -> str | None:
