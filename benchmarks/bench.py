@@ -120,6 +120,8 @@ def measure(
     pooled: its p99 is that of all their requests. One run's p99 is its 20th slowest of
     2,000 requests, which a single stall of the machine's moves. The operations of a
     group (the two PATCHes, whose costs the targets compare) interleave the same way.
+    Then the same rounds again, at one fixed rate for both servers (`--rate-share` of the
+    slower one's requests/s), which is where their latencies are compared.
     """
     settle(args.settle_seconds)
     results: list[dict[str, Any]] = [{} for _ in targets]

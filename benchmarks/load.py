@@ -263,8 +263,8 @@ def run_at_rate(operation: Operation, total: int, rate: float, cap_seconds: floa
 
     `run` is a closed loop: a client sends its next request only once the last one is
     answered, so while the server stalls, the requests that would have arrived are simply
-    not sent, and the stall shows in one request per client (Little's law also makes its
-    median latency the concurrency over the throughput: at saturation it re-measures the
+    not sent, and the stall shows in one request per client (and by Little's law its mean
+    latency is the concurrency over the throughput: at saturation it re-measures the
     throughput). Here request i is due at start + i / rate whatever happened before, and
     its latency counts from then, not from when a thread was free to send it: a 100 ms
     stall at 300 requests a second delays the 30 due meanwhile, as an IdP pushing at that
