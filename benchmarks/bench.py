@@ -141,7 +141,7 @@ def measure(
         if args.rate_share > 0:
             rates = {
                 key: args.rate_share
-                * min(throughput(saturated[key, i]) for i in range(len(targets)))
+                * min(pooled(saturated[key, i]).requests_per_s for i in range(len(targets)))
                 for key in operations
             }
             paced = {
@@ -202,9 +202,8 @@ def measure_round(
     return loaded, worker_cpu_seconds(arbiter) - cpu, load_before
 
 
-def throughput(rounds: list[Round]) -> float:
-    pooled = load.pooled([result for result, _, _ in rounds])
-    return pooled.requests / pooled.seconds if pooled.seconds else 0.0
+def pooled(rounds: list[Round]) -> load.Result:
+    return load.pooled([result for result, _, _ in rounds])
 
 
 def pooled_summary(rounds: list[Round]) -> dict[str, Any]:
@@ -213,10 +212,9 @@ def pooled_summary(rounds: list[Round]) -> dict[str, Any]:
     CPU time the worker spent per request: what the server costs, whatever else the
     machine was doing; the load average says how busy it was with other work.
     """
-    pooled = load.pooled([result for result, _, _ in rounds])
-    summary = pooled.summary()
+    summary = pooled(rounds).summary()
     cpu = sum(seconds for _, seconds, _ in rounds)
-    summary["worker_cpu_ms"] = round(cpu * 1000 / max(1, pooled.requests), 2)
+    summary["worker_cpu_ms"] = round(cpu * 1000 / max(1, summary["requests"]), 2)
     summary["loadavg_1min"] = [round(before, 2) for _, _, before in rounds]
     summary["rounds"] = [
         {k: r.summary()[k] for k in ("requests", "requests_per_s", "p50_ms", "p99_ms")}

@@ -187,11 +187,15 @@ class Result:
     error_samples: list[str]
     capped: bool
 
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
         return {
             "requests": self.requests,
-            "requests_per_s": round(self.requests / self.seconds, 1) if self.seconds else 0.0,
+            "requests_per_s": round(self.requests_per_s, 1),
             "p50_ms": round(percentile(ordered, 50), 2),
             "p99_ms": round(percentile(ordered, 99), 2),
             "max_ms": round(ordered[-1], 2) if ordered else 0.0,

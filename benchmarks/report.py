@@ -44,10 +44,10 @@ def ahead(ops: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
     Latency is compared at the fixed rate both servers are sent (bench.py's rounds at
     half the slower one's requests/s), not in the saturating rounds: there each of the
     4 clients waits for the 3 requests ahead of it, so the mean latency is 4 over the
-    throughput (Little's law) and re-measures it, and a stall of the server shows in the one request
-    per client it holds up, not in those that would have arrived meanwhile. That p99 is
-    still reported, as `lower_p99_saturated`. Without rounds at a fixed rate (an older
-    results file, or --rate-share 0) the saturated p99 is what is compared.
+    throughput (Little's law) and re-measures it, and a stall of the server shows in the
+    one request per client it holds up, not in those that would have arrived meanwhile.
+    That p99 is still reported, as `lower_p99_saturated`. Without rounds at a fixed rate
+    (an older results file, or --rate-share 0) the saturated p99 is what is compared.
     """
     verdicts: dict[str, Any] = {}
     for key, mine in ops.items():
