@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import config as configuration
 from . import logs
 from .api import admin, health, scim, sso
-from .errors import scim_error
+from .errors import is_scim_path, scim_error
 
 log = logging.getLogger("scim_server.request")
 
@@ -76,7 +76,7 @@ def _register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         detail = _detail(exc)
-        if request.path.startswith("/scim/v2"):
+        if is_scim_path(request.path):
             return scim.scim_response(scim_error(status, detail), status)
         return app.response_class(
             _json({"error": {"code": _code(status), "message": detail}}),
@@ -95,7 +95,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
         logging.getLogger("scim_server.error").exception("traceback")
         detail = f"internal server error (request id {g.get('request_id')})"
-        if request.path.startswith("/scim/v2"):
+        if is_scim_path(request.path):
             return scim.scim_response(scim_error(500, detail), 500)
         return app.response_class(
             _json({"error": {"code": "internal", "message": detail}}),

@@ -105,6 +105,43 @@ class MalformedBody(DomainError):
     status = 400
 
 
+# --- requests gunicorn refuses before the application sees them (scim_server/serving.py) -----
+
+
+class MalformedRequest(DomainError):
+    """Not HTTP/1.1 (RFC 9112): a byte not allowed in the request line or a header, say."""
+
+    code = "malformed_request"
+    status = 400
+
+
+class RequestLineTooLong(DomainError):
+    code = "request_line_too_long"
+    status = 414
+
+
+class HeadersTooLarge(DomainError):
+    code = "headers_too_large"
+    status = 431
+
+
+class ExpectationFailed(DomainError):
+    code = "expectation_failed"
+    status = 417
+
+
+class TransferCodingNotImplemented(DomainError):
+    """RFC 9112 §6.1: a transfer coding the server does not understand."""
+
+    code = "transfer_coding_not_implemented"
+    status = 501
+
+
+class InternalError(DomainError):
+    code = "internal"
+    status = 500
+
+
 # --- sign-in through OIDC (SEATS.md §6): each failed check has its own code ---------------------
 
 
@@ -225,6 +262,11 @@ def translate(exc: Exception) -> DomainError:
     if isinstance(exc, ReductionDuringTerm):
         return ReductionRefused(str(exc))
     return InvalidInput(str(exc))
+
+
+def is_scim_path(path: str) -> bool:
+    """Whether a request is SCIM's, and so is answered in SCIM's format (RFC 7644 §3.12)."""
+    return path.startswith("/scim/v2")
 
 
 def scim_error_body(exc: Exception) -> tuple[dict[str, Any], int]:

@@ -6,12 +6,16 @@ same code against a throwaway deployment); this module adds per-test organizatio
 
 from __future__ import annotations
 
+import http.client
 import os
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from conformance.server import serving
 from scim_server.persistence.db import Database
@@ -24,6 +28,38 @@ LIVE_SECRET_KEY = "live-server-secret-key-of-32-characters-or-more"
 class LiveServer:
     url: str
     database_url: str
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """An answer read off a socket: what httpx would refuse to send gets one too."""
+
+    status: int
+    headers: dict[str, str]  # names lowercased
+    body: bytes
+    seconds: float
+
+
+def send_raw(
+    server: LiveServer, data: bytes, method: str = "GET", timeout: float = 30
+) -> RawAnswer:
+    """`data` written as it is to the server's socket; the answer, parsed by http.client."""
+    parts = urlsplit(server.url)
+    started = time.perf_counter()
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered before it read everything: read that answer
+        response = http.client.HTTPResponse(sock, method=method)
+        try:
+            response.begin()
+            body = response.read()
+        finally:
+            response.close()
+    headers = {name.lower(): value for name, value in response.getheaders()}
+    return RawAnswer(response.status, headers, body, time.perf_counter() - started)
 
 
 @dataclass(frozen=True)

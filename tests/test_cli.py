@@ -159,6 +159,7 @@ def test_serve_gives_gunicorn_an_access_log_only_when_asked() -> None:
         return Config().parser().parse_args(argv[3:])
 
     quiet = gunicorn_settings("--bind", "127.0.0.1:8123", "--workers", "3")
+    assert quiet.config == "python:scim_server.serving"  # limits, and its errors as JSON
     assert quiet.accesslog is None
     assert quiet.bind == ["127.0.0.1:8123"] and quiet.workers == 3
     assert quiet.args == ["scim_server.wsgi:app"]
