@@ -37,7 +37,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(sso.blueprint)
     _register_request_log(app)
     _register_error_handlers(app)
+    app.after_request(_without_html)
     return app
+
+
+def _without_html(response: Response) -> Response:
+    """No answer of this server is HTML, including those werkzeug shapes by default.
+
+    A redirect's "Redirecting..." page goes (its Location header is the answer), and an
+    answer without content (204, 304, an automatic OPTIONS, a redirect) carries no
+    Content-Type instead of werkzeug's default text/html.
+    """
+    if response.is_streamed or response.mimetype != "text/html":
+        return response
+    if 300 <= response.status_code < 400:
+        response.set_data(b"")
+    if not response.get_data():
+        del response.headers["Content-Type"]
+    return response
 
 
 def _register_request_log(app: Flask) -> None:

@@ -144,6 +144,17 @@ def test_login_redirects_to_the_provider_with_pkce_s256_a_state_and_a_nonce(
     assert CLIENT_SECRET not in location
 
 
+def test_a_redirect_is_its_location_alone_without_an_html_page(
+    acme: Org, idp: FakeProvider
+) -> None:
+    """werkzeug writes a "Redirecting..." page; no answer of this server is HTML."""
+    login = acme.client.get("/sso/acme/login")
+    back = sign_in(acme, idp)
+    for redirect in (login, back):
+        assert redirect.status_code in (302, 303) and redirect.headers["Location"]
+        assert redirect.data == b"" and "Content-Type" not in redirect.headers
+
+
 def test_the_sign_in_cookie_is_signed_short_lived_secure_httponly_and_lax(
     acme: Org, idp: FakeProvider
 ) -> None:
@@ -650,7 +661,7 @@ def test_an_id_token_without_a_subject_is_refused(
 def test_logout_drops_the_session(acme: Org, idp: FakeProvider) -> None:
     signed_in_member(acme, sign_in(acme, idp))
     response = acme.client.post("/sso/acme/logout")
-    assert response.status_code == 204
+    assert response.status_code == 204 and "Content-Type" not in response.headers
     assert "max-age=0" in cookie(response, "sso_session").lower()
     refused(acme.client.get("/sso/acme/me"), 401, "session_required")
 
