@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import http as _http
 import json as _json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote as _unquote
 from urllib.parse import urlsplit as _urlsplit
@@ -77,11 +79,23 @@ class Request(_message.Request):
 class Worker(_SyncWorker):
     """gunicorn's sync worker; its answers to what it cannot parse are the protocol's JSON."""
 
+    wsgi: Any  # the application, which load_wsgi() loads
+
     @classmethod
     def setup(cls) -> None:
         # gunicorn calls setup() on the worker class in the master, before it forks the
         # workers; every request they parse is then built as this module's Request.
         _RequestParser.mesg_class = Request
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        application = self.wsgi
+
+        def framed(environ: dict[str, Any], start_response: Any) -> Any:
+            environ["wsgi.input"] = RequestBody(environ["wsgi.input"])
+            return application(environ, start_response)
+
+        self.wsgi = framed
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         error = refusal(exc)
@@ -97,6 +111,44 @@ class Worker(_SyncWorker):
             _util.write_nonblock(client, answer(error, str(path)))
         except Exception:  # the client has gone: nothing to tell it
             self.log.debug("Failed to send error message.")
+
+
+class RequestBody:
+    """wsgi.input, whose broken framing (a chunk size that is not hex, say) is the client's.
+
+    gunicorn parses a chunked body only as the application reads it, so its refusal
+    surfaces inside a view, where it would be a 500. Raised as the application's own
+    error instead, each blueprint answers it in its protocol's format: a 400.
+    """
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def read(self, size: int | None = None) -> bytes:
+        with _client_framing():
+            return bytes(self._body.read(size))
+
+    def readline(self, size: int | None = None) -> bytes:
+        with _client_framing():
+            return bytes(self._body.readline(size))
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        with _client_framing():
+            return list(self._body.readlines(hint))
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+
+@contextmanager
+def _client_framing() -> Iterator[None]:
+    try:
+        yield
+    except _errors.ParseException as exc:
+        raise _domain.MalformedRequest(
+            f"the request body is not valid HTTP/1.1 (RFC 9112 §7): {_errors_text(exc)}"
+        ) from exc
 
 
 def refusal(exc: BaseException) -> _domain.DomainError:

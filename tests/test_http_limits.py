@@ -143,3 +143,30 @@ def test_no_body_of_an_unreadable_request_quotes_more_than_a_little_of_it(
     data = request("GET", "/api/v1/organization\x01" + "q" * 1000 + secret)
     answer = refused(live_server, data, "/api/v1/organization", 400)
     assert secret not in answer.body.decode()
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [b"zz\r\nnot a size\r\n", b"3;x=\x01\r\nabc\r\n0\r\n\r\n", b"5\r\nhelloXX0\r\n\r\n"],
+    ids=["size", "extension", "terminator"],
+)
+@pytest.mark.parametrize("protocol", ["scim", "admin"])
+def test_a_malformed_chunked_body_is_a_400_in_the_protocols_json(
+    scim_target: ScimTarget, live_server: LiveServer, chunks: bytes, protocol: str
+) -> None:
+    """gunicorn reads a chunked body as the view does: its refusal came out a 500."""
+    if protocol == "scim":
+        path, token, content_type = "/scim/v2/Users", scim_target.token, "application/scim+json"
+    else:
+        path, token, content_type = (
+            "/api/v1/group-mappings",
+            scim_target.owner_api_token,
+            "application/yaml",
+        )
+    head = request(
+        "PUT" if protocol == "admin" else "POST", path, f"Authorization: Bearer {token}",
+        f"Content-Type: {content_type}", "Transfer-Encoding: chunked",
+    )  # fmt: skip
+    answer = refused(live_server, head + chunks, path, 400)
+    message = answer.json().get("detail") or answer.json()["error"]["message"]
+    assert "request body is not valid HTTP/1.1" in message
