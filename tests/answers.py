@@ -102,6 +102,8 @@ def _error_shape(answer: Answer) -> list[str]:
     wanted = "application/scim+json" if scim else "application/json"
     if answer.mimetype != wanted:
         return [f"an error of Content-Type {answer.content_type!r}, not {wanted}"]
+    if answer.method == "HEAD":
+        return []  # no body, by definition (RFC 9110 §9.3.2)
     try:
         body = answer.json()
     except ValueError:

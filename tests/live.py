@@ -28,6 +28,36 @@ LIVE_SECRET_KEY = "live-server-secret-key-of-32-characters-or-more"
 class LiveServer:
     url: str
     database_url: str
+    pid: int  # gunicorn's master
+
+    def worker_pids(self) -> list[int]:
+        """gunicorn's workers: the master's children (from /proc, Linux)."""
+        children = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(
+                    line.split(":\t", 1)
+                    for line in status.read_text().splitlines()
+                    if ":\t" in line
+                )
+            except OSError:  # the process ended while the folder was read
+                continue
+            if int(fields.get("PPid", "0")) == self.pid:
+                children.append(int(status.parent.name))
+        return sorted(children)
+
+
+def resident_kib(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident memory in KiB: now (VmRSS), or at its peak (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise LookupError(f"no {field} for process {pid}")
+
+
+def reset_peak(pid: int) -> None:
+    """Start VmHWM over from the resident memory of now (Linux's clear_refs, value 5)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 @dataclass(frozen=True)
@@ -50,8 +80,8 @@ def send_raw(
         try:
             sock.sendall(data)
             sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered before it read everything: read that answer
+        except OSError:  # EPIPE, ECONNRESET, ENOTCONN: the server answered before it read it all
+            pass  # read that answer
         response = http.client.HTTPResponse(sock, method=method)
         try:
             response.begin()
@@ -85,8 +115,8 @@ def running(database_url: str, folder: Path, workers: int = 2) -> Iterator[LiveS
         # Seals OIDC client secrets and signs sign-in cookies (tests/test_oidc_live.py).
         "SCIM_SERVER_SECRET_KEY": LIVE_SECRET_KEY,
     }
-    with serving(env, folder, workers) as url:
-        yield LiveServer(url, database_url)
+    with serving(env, folder, workers) as served:
+        yield LiveServer(served.url, database_url, served.pid)
 
 
 def new_organization(
