@@ -23,7 +23,7 @@ from scim_server.persistence.types import utcnow
 from scim_server.services import members
 from scim_server.services.access import Acting
 
-from .admin_client import Org, Person, acme, add_member, admin, new_org, set_active
+from .admin_client import Org, Person, acme, add_member, admin, member_row, new_org, set_active
 from .databases import create_sqlite
 
 __all__ = ["acme", "admin"]
@@ -43,7 +43,7 @@ def test_a_search_finds_members_by_the_start_of_their_username_email_name_or_fam
         name={"givenName": "Ana", "familyName": "López"},
         emails=[{"value": "Ana.Lopez@Acme.example", "primary": True}],
     )  # fmt: skip
-    add_member(acme, "bob@acme.example", displayName="Bob Stone")
+    bob = add_member(acme, "bob@acme.example", displayName="Bob Stone")
     assert found(acme, admin.token, q="alo") == ["alopez"]  # userName
     assert found(acme, admin.token, q="ANA.L") == ["alopez"]  # email, any case
     assert found(acme, admin.token, q="ana ló") == ["alopez"]  # displayName
@@ -52,6 +52,9 @@ def test_a_search_finds_members_by_the_start_of_their_username_email_name_or_fam
     assert found(acme, admin.token, q="stone") == []  # a name is found from its start
     assert found(acme, admin.token, email="ana.lopez@ACME.example") == ["alopez"]
     assert found(acme, admin.token, email="ana.lopez") == []  # email= is the whole address
+    # Bob's email is his userName: only the userName's key is kept, and finds him.
+    assert found(acme, admin.token, email="BOB@acme.example") == ["bob@acme.example"]
+    assert member_row(acme, bob.id).email_key is None
 
 
 def test_a_search_never_finds_another_organizations_members(

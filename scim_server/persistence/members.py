@@ -27,7 +27,7 @@ class MemberFilter:
     waiting: bool | None = None
     # The start of a userName, email, displayName or family name, as a search key.
     search: str | None = None
-    # An email, exactly, as a search key.
+    # An email, exactly, as a search key (the userName's key when no email key is kept).
     email: str | None = None
 
 
@@ -133,7 +133,10 @@ class MemberRepository:
             return select(UserRow.pk).where(UserRow.org_pk == self.org_pk, *criteria)
 
         if wanted.email is not None:
-            yield [keys(UserRow.email_key == wanted.email)]
+            yield [
+                keys(UserRow.user_name_key == wanted.email),
+                keys(UserRow.email_key == wanted.email),
+            ]
         if wanted.search is not None:
             yield [keys(*prefix(column, wanted.search)) for column in SEARCHED]
         if wanted.waiting:
@@ -158,7 +161,12 @@ class MemberRepository:
             waiting = UserRow.waiting_since.is_not(None)
             criteria.append(waiting if wanted.waiting else not_(waiting))
         if wanted.email is not None:
-            criteria.append(UserRow.email_key == wanted.email)
+            criteria.append(
+                or_(
+                    UserRow.email_key == wanted.email,
+                    and_(UserRow.email_key.is_(None), UserRow.user_name_key == wanted.email),
+                )
+            )
         if wanted.search is not None:
             criteria.append(or_(*(and_(*prefix(c, wanted.search)) for c in SEARCHED)))
         return criteria

@@ -77,6 +77,8 @@ WAITING = "waiting_since IS NOT NULL"
 # console filters on both, and partial indexes hold only them, so a create writes neither.
 STAFF = "role <> 'member'"
 INACTIVE = "active = false"
+# An email key is kept only when it differs from the userName's (scim/resources.py).
+HAS_EMAIL_KEY = "email_key IS NOT NULL"
 
 # A comparison key: compared and ordered by code point on both databases (SQLite's BINARY;
 # "C" on PostgreSQL, whatever the database's own collation), so that a prefix is a range.
@@ -108,7 +110,13 @@ class UserRow(Base):
         ),
         # The console's search (services/members.py): a prefix of any of these finds the
         # member; each key is name_key() of its value (scim/resources.py, user_keys).
-        Index("ix_users_org_email", "org_pk", "email_key"),
+        Index(
+            "ix_users_org_email",
+            "org_pk",
+            "email_key",
+            sqlite_where=text(HAS_EMAIL_KEY),
+            postgresql_where=text(HAS_EMAIL_KEY),
+        ),
         Index("ix_users_org_display_name_key", "org_pk", "display_name_key"),
         Index("ix_users_org_family_name", "org_pk", "family_name_key"),
         Index(
@@ -134,7 +142,8 @@ class UserRow(Base):
     user_name_key: Mapped[str] = mapped_column(Key)
     external_id: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(255))
-    # Search keys (name_key of the primary email, displayName and name.familyName).
+    # Search keys: name_key of the primary email (None when it is the userName's),
+    # displayName and name.familyName.
     email_key: Mapped[str | None] = mapped_column(Key)
     display_name_key: Mapped[str | None] = mapped_column(Key)
     family_name_key: Mapped[str | None] = mapped_column(Key)

@@ -86,9 +86,13 @@ def email_user_columns(email: str, display_name: str | None = None) -> dict[str,
 def user_keys(user_name: str, display_name: str | None, data: dict[str, Any]) -> dict[str, Any]:
     """The comparison forms a user is found by: userName (unique), and the search keys."""
     name = data.get("name")
+    user_name_key = name_key(user_name)
+    email_key = search_key(primary_email(data))
     return {
-        "user_name_key": name_key(user_name),
-        "email_key": search_key(primary_email(data)),
+        "user_name_key": user_name_key,
+        # Most IdPs send the email as the userName: then the userName's key serves, and
+        # the email's index (partial) gets no entry to write.
+        "email_key": None if email_key == user_name_key else email_key,
         "display_name_key": search_key(display_name),
         "family_name_key": search_key(name.get("familyName") if isinstance(name, dict) else None),
     }

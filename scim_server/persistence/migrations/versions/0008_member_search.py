@@ -20,6 +20,7 @@ depends_on: Union[str, Sequence[str], None] = None
 KEY = sa.String(255).with_variant(sa.String(255, collation='C'), 'postgresql')
 STAFF = sa.text("role <> 'member'")
 INACTIVE = sa.text('active = false')
+HAS_EMAIL_KEY = sa.text('email_key IS NOT NULL')
 BATCH = 2000
 
 
@@ -35,7 +36,10 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.alter_column('users', 'user_name_key', type_=KEY, existing_nullable=False)
     _backfill()
-    op.create_index('ix_users_org_email', 'users', ['org_pk', 'email_key'])
+    op.create_index(
+        'ix_users_org_email', 'users', ['org_pk', 'email_key'],
+        sqlite_where=HAS_EMAIL_KEY, postgresql_where=HAS_EMAIL_KEY,
+    )
     op.create_index('ix_users_org_display_name_key', 'users', ['org_pk', 'display_name_key'])
     op.create_index('ix_users_org_family_name', 'users', ['org_pk', 'family_name_key'])
     op.create_index(
@@ -76,11 +80,17 @@ def _primary_email(data: Any) -> Any:
     return chosen['value'] if chosen else None
 
 
+def _email_key(data: Any, user_name_key: str) -> str | None:
+    key = _key(_primary_email(data))
+    return None if key == user_name_key else key
+
+
 def _backfill() -> None:
     bind = op.get_bind()
     users = sa.table(
         'users', sa.column('pk', sa.Integer), sa.column('data', sa.JSON),
-        sa.column('display_name', sa.String), sa.column('email_key', sa.String),
+        sa.column('display_name', sa.String), sa.column('user_name_key', sa.String),
+        sa.column('email_key', sa.String),
         sa.column('display_name_key', sa.String), sa.column('family_name_key', sa.String),
     )
     update = (
@@ -91,14 +101,14 @@ def _backfill() -> None:
     last = 0
     while True:
         rows = bind.execute(
-            sa.select(users.c.pk, users.c.data, users.c.display_name)
+            sa.select(users.c.pk, users.c.data, users.c.display_name, users.c.user_name_key)
             .where(users.c.pk > last).order_by(users.c.pk).limit(BATCH)
         ).all()
         if not rows:
             return
         bind.execute(update, [
-            {'row_pk': pk, 'email': _key(_primary_email(data)), 'display': _key(display),
+            {'row_pk': pk, 'email': _email_key(data, user_name_key), 'display': _key(display),
              'family': _key(((data or {}).get('name') or {}).get('familyName'))}
-            for pk, data, display in rows
+            for pk, data, display, user_name_key in rows
         ])
         last = rows[-1].pk
