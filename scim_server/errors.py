@@ -103,6 +103,13 @@ class MalformedBody(DomainError):
 
     code = "malformed_json"
     status = 400
+    scim_type = "invalidSyntax"
+
+
+class NestingTooDeep(MalformedBody):
+    """JSON nesting objects and arrays past the limit (inputs.MAX_JSON_DEPTH)."""
+
+    code = "nesting_too_deep"
 
 
 # --- sign-in through OIDC (SEATS.md §6): each failed check has its own code ---------------------

@@ -779,7 +779,8 @@ def test_a_revoked_token_is_refused(acme: Org) -> None:
 
 
 def test_a_body_that_is_not_json_is_400(acme: Org, admin: Person) -> None:
-    for raw in ("{not json", "", "[" * 100_000, b"\xff\xfe"):
+    # Nesting past the limit has its own code (tests/test_hostile_input.py).
+    for raw in ("{not json", "", b"\xff\xfe"):
         response = acme.call(admin.token, "POST", "/members/seat-assignments", data=raw)
         error(response, 400, "malformed_json")
 

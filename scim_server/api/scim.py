@@ -11,6 +11,7 @@ from scim2_models import InvalidSyntaxException, InvalidValueException, SCIMExce
 
 from ..domain.plans import CATALOG
 from ..errors import HANDLED_ERRORS, DomainError, scim_error, scim_error_body
+from ..inputs import read_json
 from ..scim import discovery, projection
 from ..services import bulk as bulk_service
 from ..services import tokens
@@ -108,15 +109,10 @@ def body() -> Any:
         raise InvalidSyntaxException(
             detail=f"unsupported Content-Type {mimetype!r}; send application/scim+json"
         )
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        raise InvalidSyntaxException(detail="the request body is empty")
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidSyntaxException(detail=f"the request body is not valid JSON: {exc}") from exc
+    payload = read_json(request.get_data(cache=True))
     # In a UTF-8 body a NUL can only come from a \u0000 escape; a UTF-16 or UTF-32 body
     # holds zero bytes anyway. The walk runs only when the bytes could hold one.
+    raw = request.get_data(cache=True)
     if (b"\\u0000" in raw or b"\x00" in raw) and _holds_nul(payload):
         raise InvalidValueException(detail="NUL characters (\\u0000) are not allowed in values")
     return payload
