@@ -103,3 +103,34 @@ def test_json_nested_a_thousand_deep_is_refused_on_the_admin_api(acme: Org, admi
     for raw in ("[" * 1000 + "]" * 1000, "[" * 100_000, json.dumps({"assignments": nested(40)})):
         response = acme.call(admin.token, "POST", "/members/seat-assignments", data=raw)
         assert "nests more than 32" in admin_error(response, 400, "nesting_too_deep")["message"]
+
+
+def test_a_start_index_beyond_any_database_integer_gives_an_empty_page(api: Api) -> None:
+    new_user(api, "paged@example.com")
+    for start in (10**30, 2**63, 2**31):
+        response = api.call("GET", f"/Users?startIndex={start}")
+        assert response.status_code == 200, response.json
+        assert response.json["Resources"] == []
+        body = {"schemas": [SEARCH], "startIndex": start}
+        for path in ("/Users/.search", "/.search"):
+            response = api.call("POST", path, body)
+            assert response.status_code == 200, response.json
+            assert response.json["Resources"] == []
+
+
+def test_a_count_beyond_any_database_integer_is_capped_at_max_results(api: Api) -> None:
+    new_user(api, "counted@example.com")
+    for count in (10**30, -(10**30)):
+        response = api.call("GET", f"/Users?count={count}")
+        assert response.status_code == 200, response.json
+        response = api.call("POST", "/Users/.search", {"schemas": [SEARCH], "count": count})
+        assert response.status_code == 200, response.json
+
+
+def test_a_start_index_that_is_no_integer_is_refused_as_invalid_value(api: Api) -> None:
+    search = json.dumps({"schemas": [SEARCH]})[:-1]
+    for raw in (f'{search}, "startIndex": 1e400}}', f'{search}, "count": 1.5}}'):
+        assert_scim_error(send(api, "POST", "/Users/.search", raw), 400, "invalidValue")
+    response = api.call("GET", f"/Users?startIndex={'9' * 5000}")
+    assert_scim_error(response, 400, "invalidValue")
+    assert len(detail(response)) < 200

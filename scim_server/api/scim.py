@@ -146,22 +146,32 @@ def wants(relation: str, attributes: list[Any], excluded: list[Any]) -> bool:
 
 
 def integer(source: Any, name: str, default: int) -> int:
+    """startIndex or count: a JSON integer in a body, decimal digits in a query string."""
     raw = source.get(name)
     if raw is None or raw == "":
         return default
-    if isinstance(raw, bool):
-        raise InvalidValueException(detail=f"{name} must be an integer")
-    try:
-        return int(raw)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueException(detail=f"{name} must be an integer, not {raw!r}") from exc
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return int(raw)
+        except ValueError:  # not digits, or more than Python reads (sys.get_int_max_str_digits)
+            pass
+    shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:40] + "…"
+    raise InvalidValueException(detail=f"{name} must be an integer, not {shown}")
+
+
+# RFC 7644 §3.4.2.4 reads a startIndex below 1 as 1. One past the largest 32-bit integer is
+# past every result of any organization, and past what a database offset may hold: it reads
+# as that integer, an empty page.
+MAX_START_INDEX = 2**31 - 1
 
 
 def list_query(source: Any, relation: str) -> tuple[ListQuery, Any]:
     attributes, excluded = selection(source)
     config = current_app.config
-    # RFC 7644 §3.4.2.4: startIndex below 1 is 1; count below 0 is 0; above maxResults is capped.
-    start = max(1, integer(source, "startIndex", 1))
+    # RFC 7644 §3.4.2.4: count below 0 is 0; above maxResults it is capped.
+    start = min(max(1, integer(source, "startIndex", 1)), MAX_START_INDEX)
     count = min(
         max(0, integer(source, "count", config["DEFAULT_PAGE_SIZE"])), config["MAX_RESULTS"]
     )
