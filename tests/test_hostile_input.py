@@ -134,3 +134,64 @@ def test_a_start_index_that_is_no_integer_is_refused_as_invalid_value(api: Api) 
     response = api.call("GET", f"/Users?startIndex={'9' * 5000}")
     assert_scim_error(response, 400, "invalidValue")
     assert len(detail(response)) < 200
+
+
+def terms(count: int, term: str = 'userName eq "a{i}@example.com"', joiner: str = " or ") -> str:
+    return joiner.join(term.format(i=i) for i in range(count))
+
+
+def filtered(api: Api, resource: str, text: str) -> Any:
+    return api.client.get(
+        f"/scim/v2/{resource}", query_string={"filter": text}, headers=api.headers()
+    )
+
+
+def test_a_filter_of_more_terms_than_the_limit_is_refused_with_invalid_filter(api: Api) -> None:
+    # SQLite stops at an expression tree of 1,000: the bound is the parser's, on both databases.
+    for text in (terms(1100), terms(201), terms(201, joiner=" and ")):
+        response = filtered(api, "Users", text)
+        assert_scim_error(response, 400, "invalidFilter")
+        assert "more than 200 terms" in detail(response)
+        body = {"schemas": [SEARCH], "filter": text}
+        assert_scim_error(api.call("POST", "/.search", body), 400, "invalidFilter")
+
+
+def test_a_filter_at_the_term_limit_runs_on_both_databases_whatever_its_shape(api: Api) -> None:
+    new_user(api, "a7@example.com", emails=[{"value": "a7@example.com", "type": "work"}])
+    shapes = [  # 200 terms each
+        terms(200),
+        terms(200, joiner=" and "),
+        terms(200, term='not (userName ne "a{i}@example.com")'),
+        terms(100, term='emails[type eq "work" and value co "a{i}@"]'),
+        terms(
+            100, term='(userName eq "a{i}@example.com" or displayName co "x{i}")', joiner=" and "
+        ),
+        "(" * 30 + terms(200, term='name.givenName ne "{i}"') + ")" * 30,
+        terms(100, term='userName sw "a{i}" and emails.value ew "{i}@example.com"'),
+    ]
+    for text in shapes:
+        response = filtered(api, "Users", text)
+        assert response.status_code == 200, (text[:80], response.json)
+    found = filtered(api, "Users", terms(200)).json["Resources"]
+    assert [user["userName"] for user in found] == ["a7@example.com"]
+    groups = filtered(api, "Groups", terms(200, term='members[value eq "{i}"]'))
+    assert groups.status_code == 200, groups.json
+
+
+def test_a_filter_of_a_few_kilobytes_as_entra_or_okta_send_in_a_get_works(api: Api) -> None:
+    new_user(api, "a3@example.com")
+    text = terms(60, term='userName eq "a{i}@example.com" or externalId eq "ext-{i}-0123456789"')
+    assert 4_000 < len(text) < 8_000
+    response = filtered(api, "Users", text)
+    assert response.status_code == 200, response.json
+    assert [user["userName"] for user in response.json["Resources"]] == ["a3@example.com"]
+
+
+def test_a_filter_longer_than_the_limit_is_refused_before_it_is_parsed(api: Api) -> None:
+    text = 'userName eq "' + "a" * 70_000 + '"'
+    response = api.call("POST", "/Users/.search", {"schemas": [SEARCH], "filter": text})
+    assert_scim_error(response, 400, "invalidFilter")
+    assert "longer than 65,536 characters" in detail(response)
+    parentheses = "(" * 40_000 + 'userName eq "a"' + ")" * 40_000
+    response = api.call("POST", "/Users/.search", {"schemas": [SEARCH], "filter": parentheses})
+    assert_scim_error(response, 400, "invalidFilter")
