@@ -112,6 +112,14 @@ class NestingTooDeep(MalformedBody):
     code = "nesting_too_deep"
 
 
+class ForbiddenCharacter(DomainError):
+    """A NUL or a lone surrogate in a string: text neither database stores (inputs.py)."""
+
+    code = "forbidden_character"
+    status = 400
+    scim_type = "invalidValue"
+
+
 # --- sign-in through OIDC (SEATS.md §6): each failed check has its own code ---------------------
 
 

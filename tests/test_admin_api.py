@@ -790,11 +790,13 @@ def test_json_that_is_not_an_object_is_422(acme: Org, admin: Person) -> None:
     assert error(response, 422, "invalid_input")["fields"] == {"_schema": ["Invalid input type."]}
 
 
-def test_a_nul_character_is_refused_as_invalid_input_not_a_server_error(acme: Org) -> None:
+def test_a_nul_character_is_refused_as_a_forbidden_character_not_a_server_error(
+    acme: Org,
+) -> None:
     transfer = acme.call(acme.owner.token, "POST", "/ownership/transfer", {"member": "a\x00b"})
-    assert "member" in error(transfer, 422, "invalid_input")["fields"]
+    assert error(transfer, 400, "forbidden_character")["at"] == "member"
     listing = acme.call(acme.owner.token, "GET", "/audit-events", query={"action": "a\x00"})
-    assert "action" in error(listing, 422, "invalid_input")["fields"]
+    assert error(listing, 400, "forbidden_character")["at"] == "action"
     error(acme.call(acme.owner.token, "GET", "/members/a%00b"), 404, "not_found")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from .admin_client import Org, Person, acme, admin
 from .conftest import Api
-from .test_scim_protocol import ERROR, GROUP, USER, assert_scim_error, new_user
+from .test_scim_protocol import ERROR, GROUP, PATCH, USER, assert_scim_error, new_user
 
 __all__ = ["acme", "admin"]  # fixtures, imported to be used here
 
@@ -195,3 +195,156 @@ def test_a_filter_longer_than_the_limit_is_refused_before_it_is_parsed(api: Api)
     parentheses = "(" * 40_000 + 'userName eq "a"' + ")" * 40_000
     response = api.call("POST", "/Users/.search", {"schemas": [SEARCH], "filter": parentheses})
     assert_scim_error(response, 400, "invalidFilter")
+
+
+# --- lone surrogates and NUL (findings 3 and 4) ----------------------------------------------
+
+LONE = "\\ud800"  # as a client writes it in JSON: an escape decoding to no character
+
+
+def user_with(**attributes: str) -> str:
+    """A create body with raw JSON `attributes`, escapes kept as written."""
+    fields = "".join(f', "{name}": {value}' for name, value in attributes.items())
+    return f'{{"schemas": ["{USER}"]{fields}}}'
+
+
+def patch_op(operation: str) -> str:
+    """A PatchOp of one raw JSON operation."""
+    return f'{{"schemas": ["{PATCH}"], "Operations": [{operation}]}}'
+
+
+def test_a_lone_surrogate_in_a_scim_body_is_refused_with_invalid_value(api: Api) -> None:
+    user = new_user(api, "surrogate@example.com")
+    group = api.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "G"}).json
+    refused = [
+        ("POST", "/Users", user_with(userName=f'"{LONE}"')),
+        ("POST", "/Users", user_with(userName='"ok@x.example"', emails=f'[{{"value": "a{LONE}@x.example"}}]')),
+        ("PUT", f"/Users/{user['id']}", user_with(userName='"ok@x.example"', nickName=f'"{LONE}"')),
+        ("PATCH", f"/Users/{user['id']}", patch_op(f'{{"op": "replace", "path": "displayName", "value": "{LONE}"}}')),
+        ("PATCH", f"/Users/{user['id']}", patch_op(f'{{"op": "replace", "value": {{"nickName": "x{LONE}"}}}}')),
+        ("PATCH", f"/Groups/{group['id']}", patch_op(f'{{"op": "add", "path": "members", "value": [{{"value": "{LONE}"}}]}}')),
+        ("POST", "/Groups", f'{{"schemas": ["{GROUP}"], "displayName": "H", "members": [{{"value": "{LONE}"}}]}}'),
+        ("POST", "/Users/.search", f'{{"schemas": ["{SEARCH}"], "filter": "userName eq \\"{LONE}\\""}}'),
+        ("POST", "/Users", user_with(userName='"ok@x.example"', **{f"x{LONE}": '"key"'})),
+    ]  # fmt: skip
+    for method, path, raw in refused:
+        response = send(api, method, path, raw)
+        assert_scim_error(response, 400, "invalidValue")
+        assert "lone surrogate (U+D800)" in detail(response), (path, detail(response))
+    # A surrogate pair is one character, escaped as ASCII-only JSON writers do.
+    created = send(
+        api, "POST", "/Users", user_with(userName='"pair@x.example"', nickName='"\\ud83d\\ude00"')
+    )
+    assert created.status_code == 201 and created.json["nickName"] == "\U0001f600"  # fmt: skip
+    # Nothing else was stored: the owner, surrogate@ and pair@.
+    assert api.call("GET", "/Users?count=0").json["totalResults"] == 3
+
+
+def test_a_lone_surrogate_in_the_bytes_of_a_body_is_refused_as_invalid_syntax(api: Api) -> None:
+    raw = user_with(userName='"a\udc80@x.example"').encode("utf-8", "surrogatepass")
+    response = send(api, "POST", "/Users", raw)
+    assert_scim_error(response, 400, "invalidSyntax")
+    assert "UTF-8" in detail(response)
+
+
+def test_a_filter_with_a_lone_surrogate_is_refused_with_invalid_value(api: Api) -> None:
+    new_user(api, "filtered@example.com")
+    for text in (
+        f'userName eq "{LONE}"',
+        f'emails[value co "{LONE}"]',
+        f'userName eq "a" or not (displayName sw "{LONE}x")',
+    ):
+        response = filtered(api, "Users", text)
+        assert_scim_error(response, 400, "invalidValue")
+        assert "lone surrogate (U+D800)" in detail(response)
+    response = filtered(api, "Groups", f'members[value eq "{LONE}"]')
+    assert_scim_error(response, 400, "invalidValue")
+
+
+def test_a_nul_escaped_in_a_filter_is_refused_with_invalid_value_on_both_databases(
+    api: Api,
+) -> None:
+    new_user(api, "nul@example.com")
+    for text in ('userName eq "\\u0000"', 'externalId eq "a\\u0000"', 'displayName co "\\u0000"'):
+        response = filtered(api, "Users", text)
+        assert_scim_error(response, 400, "invalidValue")
+        assert "NUL character (U+0000)" in detail(response)
+        body = {"schemas": [SEARCH], "filter": text}
+        assert_scim_error(api.call("POST", "/.search", body), 400, "invalidValue")
+
+
+def test_a_patch_path_filter_with_a_lone_surrogate_or_nul_is_refused(api: Api) -> None:
+    user = new_user(api, "pathed@example.com")
+    group = api.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "P"}).json
+    for escape in (LONE, "\\u0000"):
+        add = {"op": "add", "path": f'emails[type eq "{escape}"].value', "value": "e@x.example"}
+        # The filter's escape stands in the path's text: JSON escapes its backslash once more.
+        raw = json.dumps({"schemas": [PATCH], "Operations": [add]})
+        assert_scim_error(send(api, "PATCH", f"/Users/{user['id']}", raw), 400, "invalidValue")
+        remove = {"op": "remove", "path": f'members[value eq "{escape}"]'}
+        raw = json.dumps({"schemas": [PATCH], "Operations": [remove]})
+        assert_scim_error(send(api, "PATCH", f"/Groups/{group['id']}", raw), 400, "invalidValue")
+    assert "emails" not in api.call("GET", f"/Users/{user['id']}").json
+
+
+def test_a_lone_surrogate_in_an_admin_api_body_is_refused_with_forbidden_character(
+    acme: Org, admin: Person
+) -> None:
+    refused = [
+        ("POST", "/ownership/transfer", f'{{"member": "{LONE}"}}'),
+        ("POST", "/members/seat-assignments", f'{{"assignments": [{{"member": "{LONE}", "seat_type": "chat"}}]}}'),
+        ("PATCH", f"/members/{admin.id}", f'{{"seat_type": "chat{LONE}"}}'),
+        ("POST", "/billing/seats/review", f'{{"seats": {{"{LONE}": 3}}}}'),
+    ]  # fmt: skip
+    for method, path, raw in refused:
+        error = admin_error(
+            acme.call(acme.owner.token, method, path, data=raw), 400, "forbidden_character"
+        )
+        assert "lone surrogate (U+D800)" in error["message"]  # fmt: skip
+
+
+def test_a_nul_in_an_admin_api_body_or_query_is_refused_with_forbidden_character(
+    acme: Org,
+) -> None:
+    transfer = acme.call(acme.owner.token, "POST", "/ownership/transfer", {"member": "a\x00b"})
+    error = admin_error(transfer, 400, "forbidden_character")
+    assert error["message"] == "member holds a NUL character (U+0000), which is not allowed"
+    listing = acme.call(acme.owner.token, "GET", "/audit-events", query={"action": "a\x00"})
+    assert "action" in admin_error(listing, 400, "forbidden_character")["message"]
+
+
+def test_a_nul_in_a_url_path_names_nothing_on_every_protocol(app: Any, api: Api) -> None:
+    assert_scim_error(api.call("GET", "/Users/a%00b"), 404)
+    assert_scim_error(api.call("PATCH", "/Groups/%00", {"schemas": [PATCH], "Operations": []}), 404)
+    admin_error(app.test_client().get("/api/v1/members/a%00b"), 404, "not_found")
+    sso = app.test_client().get("/sso/%00/login")
+    admin_error(sso, 404, "not_found")
+
+
+def test_a_nul_in_a_scim_query_parameter_is_refused_with_invalid_value(api: Api) -> None:
+    for query in ('filter=userName eq "a%00b"', "attributes=%00", "sortBy=user%00Name"):
+        assert_scim_error(api.call("GET", f"/Users?{query}"), 400, "invalidValue")
+
+
+def test_a_lone_surrogate_or_nul_in_a_mapping_file_is_an_error_at_its_line(
+    acme: Org, admin: Person
+) -> None:
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    yaml_file = f'plan: enterprise\nrules:\n  - group: "Eng{LONE}"\n    seat_type: chat\n'
+    json_file = (
+        f'{{"plan": "enterprise",\n "rules": [{{"group": "x", "seat_type": "chat{LONE}"}}]}}'
+    )
+    nul_file = 'plan: "enterprise\\0"\nrules: []\n'
+    for body, media_type, line in (
+        (yaml_file, "application/yaml", 3),
+        (json_file, "application/json", 2),
+        (nul_file, "application/yaml", 1),
+    ):
+        for method, path in (("PUT", "/group-mappings"), ("POST", "/group-mappings/plan")):
+            response = acme.client.open(
+                f"/api/v1{path}", method=method, data=body, headers=headers, content_type=media_type
+            )
+            errors = admin_error(response, 422, "invalid_mapping")["errors"]
+            assert {error["line"] for error in errors} == {line}, errors
+            assert "must not hold a " in errors[0]["message"], errors
+    assert acme.call(admin.token, "GET", "/group-mappings").status_code == 404

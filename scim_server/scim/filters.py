@@ -78,6 +78,7 @@ from sqlalchemy.types import JSON
 from scim_server.persistence.models import GroupMember, GroupRow, UserRow
 
 from ..domain.seats import UNASSIGNED
+from ..inputs import refuse_forbidden
 from .schema import GroupModel, UserModel
 
 Clause = ColumnElement[bool]
@@ -310,12 +311,16 @@ def _bound(text: str, resource: str) -> ScimFilter[Any]:
             scim_filter = cast(ScimFilter[Any], bound_filter(quoted))
         except InvalidFilterException:
             raise error from None
-    _check_terms(scim_filter.ast)
+    check_filter(scim_filter.ast)
     return scim_filter
 
 
-def _check_terms(root: FilterNode) -> None:
-    """At most MAX_FILTER_TERMS comparisons and presence tests, those in brackets too."""
+def check_filter(root: FilterNode) -> None:
+    """At most MAX_FILTER_TERMS comparisons and presence tests, those in brackets too; and
+    no value whose escapes (``"\\u0000"``) decode to text no database stores (inputs.py).
+
+    Also for the filters of PATCH paths (scim.requests), which scim2-models parses.
+    """
     count, pending = 0, [root]
     while pending:
         node = pending.pop()
@@ -327,6 +332,8 @@ def _check_terms(root: FilterNode) -> None:
             pending.append(node.val_filter)
         else:
             count += 1
+            if isinstance(node, Comparison) and isinstance(node.value, str):
+                refuse_forbidden(node.value, f"the value compared to '{node.attr_path}'")
     if count > MAX_FILTER_TERMS:
         raise InvalidFilterException(
             detail=f"the filter has {count} terms, more than {MAX_FILTER_TERMS} terms"
