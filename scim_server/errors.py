@@ -77,6 +77,12 @@ class ReductionRefused(InvalidInput):
     code = "reduction_during_term"
 
 
+class ValueTooLong(InvalidInput):
+    """A string longer than its column holds (README "Limits"); SCIM's 400 invalidValue."""
+
+    code = "value_too_long"
+
+
 class PayloadTooLarge(DomainError):
     """A body over an endpoint's own limit (a mapping file: 256 KiB)."""
 

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import ForbiddenCharacter, MalformedBody, NestingTooDeep, NotFound
+from .errors import ForbiddenCharacter, MalformedBody, NestingTooDeep, NotFound, ValueTooLong
 
 MAX_JSON_DEPTH = 32
 
@@ -48,6 +48,13 @@ def refuse_forbidden(text: str, where: str) -> None:
     problem = forbidden_character(text)
     if problem is not None:
         raise ForbiddenCharacter(f"{where} holds {problem}, which is not allowed", at=where)
+
+
+def refuse_too_long(value: str | None, limit: int, name: str) -> None:
+    """Strings are as long as their column holds, on both databases: SQLite would store a
+    longer one, PostgreSQL refuses it. `limit` is the column's length (README "Limits")."""
+    if value is not None and len(value) > limit:
+        raise ValueTooLong(f"{name} must be at most {limit:,} characters", at=name, limit=limit)
 
 
 def check_url(path: str, query: Iterable[tuple[str, str]]) -> None:

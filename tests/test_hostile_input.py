@@ -6,8 +6,15 @@ one place that class is decoded (README "Limits"). On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from typing import Any
+
+import pytest
+
+from scim_server import cli
+from scim_server.persistence.db import Database
 
 from .admin_client import Org, Person, acme, admin
 from .conftest import Api
@@ -16,6 +23,8 @@ from .test_scim_protocol import ERROR, GROUP, PATCH, USER, assert_scim_error, ne
 __all__ = ["acme", "admin"]  # fixtures, imported to be used here
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+SEAT = "urn:ietf:params:scim:schemas:extension:seat:2.0:User"
 
 
 def send(api: Api, method: str, path: str, raw: str | bytes) -> Any:
@@ -348,3 +357,105 @@ def test_a_lone_surrogate_or_nul_in_a_mapping_file_is_an_error_at_its_line(
             assert {error["line"] for error in errors} == {line}, errors
             assert "must not hold a " in errors[0]["message"], errors
     assert acme.call(admin.token, "GET", "/group-mappings").status_code == 404
+
+
+# --- string lengths (finding 2) --------------------------------------------------------------
+
+
+def test_a_scim_string_longer_than_its_column_is_refused_with_invalid_value_naming_the_limit(
+    api: Api,
+) -> None:
+    user = new_user(api, "long@example.com")
+    group = api.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "Long"}).json
+    too_long = "a" * 256
+    refused = [
+        ("POST", "/Users", {"schemas": [USER], "userName": too_long}, "userName"),
+        ("POST", "/Users", {"schemas": [USER], "userName": "x@x", "displayName": too_long}, "displayName"),
+        ("POST", "/Users", {"schemas": [USER], "userName": "x@x", "externalId": too_long}, "externalId"),
+        ("PUT", f"/Users/{user['id']}", {"schemas": [USER], "userName": too_long}, "userName"),
+        ("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": too_long}]}, "displayName"),
+        ("POST", "/Groups", {"schemas": [GROUP], "displayName": too_long}, "displayName"),
+        ("POST", "/Groups", {"schemas": [GROUP], "displayName": "G", "externalId": too_long}, "externalId"),
+        ("PUT", f"/Groups/{group['id']}", {"schemas": [GROUP], "displayName": too_long}, "displayName"),
+        ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": too_long}]}, "displayName"),
+    ]  # fmt: skip
+    for method, path, body, attribute in refused:
+        response = api.call(method, path, body)
+        assert_scim_error(response, 400, "invalidValue")
+        assert detail(response) == f"{attribute} must be at most 255 characters", (path, body)
+    operation = {"method": "POST", "path": "/Users", "bulkId": "a", "data": refused[0][2]}
+    bulk = api.call("POST", "/Bulk", {"schemas": [BULK], "Operations": [operation]}).json
+    assert bulk["Operations"][0]["status"] == "400"
+    # Nothing was written: the user and the group are as they were.
+    assert api.call("GET", f"/Users/{user['id']}").json["userName"] == "long@example.com"
+    assert api.call("GET", f"/Groups/{group['id']}").json["displayName"] == "Long"
+    assert api.call("GET", "/Users?count=0").json["totalResults"] == 2
+
+
+def test_a_scim_string_of_exactly_255_characters_is_stored_on_both_databases(api: Api) -> None:
+    at_limit = "a" * 245 + "@x.example"
+    created = new_user(api, at_limit, displayName="d" * 255, externalId="e" * 255)
+    assert created["userName"] == at_limit and len(created["displayName"]) == 255
+    group = {"schemas": [GROUP], "displayName": "g" * 255, "externalId": "e" * 255}
+    assert api.call("POST", "/Groups", group).status_code == 201
+
+
+def test_a_user_name_whose_lowercase_form_outgrows_its_column_is_refused(api: Api) -> None:
+    # "İ" lowercases to two characters: the indexed comparison form would not fit.
+    response = api.call("POST", "/Users", {"schemas": [USER], "userName": "İ" * 200})
+    assert_scim_error(response, 400, "invalidValue")
+    assert "userName" in detail(response) and "255" in detail(response)
+
+
+def test_a_seat_type_longer_than_any_is_refused_not_stored(acme: Org) -> None:
+    body = {"schemas": [USER, SEAT], "userName": "s@x.example", SEAT: {"seatType": "s" * 300}}
+    response = acme.scim.call("POST", "/Users", body)
+    assert 400 <= response.status_code < 500, response.json
+    person = acme.call(
+        acme.owner.token, "PATCH", f"/members/{acme.owner.id}", {"seat_type": "s" * 40}
+    )
+    assert person.status_code == 422, person.json  # fmt: skip
+
+
+@pytest.fixture
+def run_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db: Database
+) -> Any:
+    """`scim-server ARGS` in this process, on the test database: (exit code, stderr)."""
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str]:
+        monkeypatch.setattr(cli, "database", lambda: db)
+        monkeypatch.setenv("SCIM_SERVER_SECRET_KEY", "a-secret-key-of-32-characters-or-more")
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        code = cli.main(list(args))
+        return code, capsys.readouterr().err
+
+    return run
+
+
+def test_an_operator_name_longer_than_its_column_is_refused_naming_the_limit(
+    run_cli: Any, acme: Org
+) -> None:
+    long_email = "o" * 250 + "@x.example"
+    for args, message in [
+        (["org", "create", "--name", "N" * 256, "--slug", "n1", "--plan", "enterprise", "--seats", "chat=20", "--owner-email", "o@n1.example"], "name must be at most 255 characters"),
+        (["org", "create", "--name", "N", "--slug", "n2", "--plan", "enterprise", "--seats", "chat=20", "--owner-email", long_email], "owner email must be at most 255 characters"),
+        (["token", "create", "--org", "acme", "--name", "t" * 256], "name must be at most 255 characters"),
+        (["org", "oidc", "set", "--org", "acme", "--issuer", "https://idp.example/" + "i" * 1024, "--client-id", "c", "--allowed-domains", "acme.example", "--client-secret-stdin"], "issuer must be at most 1,024 characters"),
+        (["org", "oidc", "set", "--org", "acme", "--issuer", "https://idp.example", "--client-id", "c" * 256, "--allowed-domains", "acme.example", "--client-secret-stdin"], "client id must be at most 255 characters"),
+        (["org", "oidc", "set", "--org", "acme", "--issuer", "https://idp.example", "--client-id", "c", "--groups-claim", "g" * 256, "--allowed-domains", "acme.example", "--client-secret-stdin"], "groups claim must be at most 255 characters"),
+    ]:  # fmt: skip
+        code, err = run_cli(*args, stdin="s3cret\n")
+        assert (code, err) == (2, f"error: {message}\n"), args
+
+
+def test_a_token_label_the_server_derives_from_a_long_email_is_cut_to_fit(
+    run_cli: Any, db: Database
+) -> None:
+    email = "o" * 244 + "@x.example"  # 254 characters: "… (owner)" would be 262
+    args = ["org", "create", "--name", "N", "--slug", "n3", "--plan", "enterprise"]
+    code, err = run_cli(*args, "--seats", "chat=20", "--owner-email", email)
+    assert (code, err) == (0, "")
+    code, err = run_cli("api-token", "create", "--org", "n3", "--email", email)
+    assert (code, err) == (0, "")
