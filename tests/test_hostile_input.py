@@ -459,3 +459,14 @@ def test_a_token_label_the_server_derives_from_a_long_email_is_cut_to_fit(
     assert (code, err) == (0, "")
     code, err = run_cli("api-token", "create", "--org", "n3", "--email", email)
     assert (code, err) == (0, "")
+
+
+def test_an_operator_argument_that_is_no_text_is_refused_not_a_traceback(run_cli: Any) -> None:
+    # A byte that is not UTF-8 on the command line reaches Python as a lone surrogate.
+    name = b"Acme \xff".decode("utf-8", "surrogateescape")
+    args = ["org", "create", "--name", name, "--slug", "n4", "--plan", "enterprise"]
+    code, err = run_cli(*args, "--seats", "chat=20", "--owner-email", "o@n4.example")
+    assert (code, err) == (
+        2,
+        "error: --name holds a lone surrogate (U+DCFF), which is not allowed\n",
+    )
