@@ -470,3 +470,32 @@ def test_an_operator_argument_that_is_no_text_is_refused_not_a_traceback(run_cli
         2,
         "error: --name holds a lone surrogate (U+DCFF), which is not allowed\n",
     )
+
+
+# --- the seat extension's entitlements (finding 5) -------------------------------------------
+
+
+def test_the_seat_entitlements_in_a_filter_are_refused_as_derived_from_the_seat_type(
+    api: Api,
+) -> None:
+    new_user(api, "entitled@example.com")
+    for text in (
+        f'{SEAT}:entitlements eq "claude_code"',
+        f"{SEAT}:entitlements pr",
+        f'not ({SEAT}:entitlements co "code")',
+        f'userName eq "x" or {SEAT}:entitlements ne "claude_apps"',
+    ):
+        response = filtered(api, "Users", text)
+        assert_scim_error(response, 400, "invalidFilter")
+        assert "follows from seatType" in detail(response), text
+    # The core User's entitlements are stored, and filter as before.
+    assert filtered(api, "Users", 'entitlements.value eq "x"').json["totalResults"] == 0
+
+
+def test_the_seat_entitlements_as_sort_by_are_refused_with_invalid_value(api: Api) -> None:
+    response = api.call("GET", f"/Users?sortBy={SEAT}:entitlements")
+    assert_scim_error(response, 400, "invalidValue")
+    assert "follows from seatType" in detail(response)
+    body = {"schemas": [SEARCH], "sortBy": f"{SEAT}:entitlements"}
+    assert_scim_error(api.call("POST", "/.search", body), 400, "invalidValue")
+    assert api.call("GET", f"/Users?sortBy={SEAT}:seatType").status_code == 200

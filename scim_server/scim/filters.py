@@ -79,7 +79,7 @@ from scim_server.persistence.models import GroupMember, GroupRow, UserRow
 
 from ..domain.seats import UNASSIGNED
 from ..inputs import refuse_forbidden
-from .schema import GroupModel, UserModel
+from .schema import SEAT_URN, GroupModel, UserModel
 
 Clause = ColumnElement[bool]
 Value = ColumnElement[Any]
@@ -163,6 +163,14 @@ _UNREADABLE = {
     ("password", None): "'password' is never stored in clear (RFC 7643 §4.1.1)",
     ("meta", "location"): "'meta.location' is derived from the base URL, not stored",
     ("meta", "version"): "'meta.version' is not supported in filters nor sorting",
+}
+# Attributes computed when a resource is read, which neither a column nor the document
+# holds: the seat extension keeps seatType in a column, and entitlements follow from it.
+_DERIVED = {
+    f"{SEAT_URN}:entitlements".lower(): (
+        "follows from seatType (it lists the seat type's entitlements) and is not stored: "
+        "filter or sort on seatType"
+    ),
 }
 
 
@@ -678,9 +686,7 @@ class _Table:
     dialect: str
 
     def operand(self, binding: AttributeBinding) -> _Operand:
-        key = (binding.field_name, binding.sub_field_name)
-        if key in _UNREADABLE:
-            raise InvalidFilterException(detail=_UNREADABLE[key])
+        key = _readable(binding)
         if key in self.resource.columns:
             expr, keyed = self.resource.columns[key]
             return _Operand(expr, binding, self.dialect, keyed)
@@ -695,6 +701,7 @@ class _Table:
         return _any_field_present(binding.field_type, lambda name: self._data[(*path, name)])
 
     def collection(self, binding: AttributeBinding) -> _Collection:
+        _readable(binding)
         if binding.field_name == self.resource.memberships:
             return _Memberships(self.resource.name, self.dialect)
         if binding.field_name == "schemas":
@@ -746,6 +753,16 @@ class _Table:
         if issubclass(binding.model, Extension):
             path.insert(0, str(binding.model.__schema__))
         return tuple(path)
+
+
+def _readable(binding: AttributeBinding) -> tuple[str, str | None]:
+    """Where a filter or a sort may read the attribute: its (field, sub-field) key."""
+    key = (binding.field_name, binding.sub_field_name)
+    if key in _UNREADABLE:
+        raise InvalidFilterException(detail=_UNREADABLE[key])
+    if binding.urn.lower() in _DERIVED:
+        raise InvalidFilterException(detail=f"'{binding.urn}' {_DERIVED[binding.urn.lower()]}")
+    return key
 
 
 def _sort_form(operand: _Operand) -> Value:
