@@ -12,9 +12,9 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import config as configuration
-from . import logs
+from . import inputs, logs
 from .api import admin, health, scim, sso
-from .errors import is_scim_path, scim_error
+from .errors import DomainError, api_error_body, is_scim_path, scim_error
 
 log = logging.getLogger("scim_server.request")
 
@@ -36,6 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(sso.blueprint)
     _register_request_log(app)
+    app.before_request(_check_url)
     _register_error_handlers(app)
     app.after_request(_without_html)
     return app
@@ -55,6 +56,11 @@ def _without_html(response: Response) -> Response:
     if not response.get_data():
         del response.headers["Content-Type"]
     return response
+
+
+def _check_url() -> None:
+    """NUL in the URL, before any blueprint's own work (a token's lookup): inputs.py."""
+    inputs.check_url(request.path, request.args.items(multi=True))
 
 
 def _register_request_log(app: Flask) -> None:
@@ -100,6 +106,14 @@ def _register_error_handlers(app: Flask) -> None:
             status=status,
             mimetype="application/json",
         )
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        """One raised where no blueprint's handlers apply (before_request, an unknown path)."""
+        if is_scim_path(request.path):
+            return scim.error_response(exc)
+        payload, status = api_error_body(exc)
+        return app.response_class(_json(payload), status=status, mimetype="application/json")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import config as configuration
 from .errors import DomainError
+from .inputs import refuse_forbidden
 
 
 def database_url() -> str:
@@ -456,6 +457,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        check_text(args)
         code = int(args.func(args))
         sys.stdout.flush()  # here, so that a closed pipe is caught below
         return code
@@ -474,6 +476,14 @@ def main(argv: list[str] | None = None) -> int:
         # Point stdout at /dev/null so that flushing it at exit does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, as a shell reports it
+
+
+def check_text(args: argparse.Namespace) -> None:
+    """The text rule of every request (inputs.py) for arguments too: a byte that is not
+    UTF-8 reaches Python as a lone surrogate. FILE is a path, opened as given."""
+    for name, value in vars(args).items():
+        if isinstance(value, str) and name != "file":
+            refuse_forbidden(value, f"--{name.replace('_', '-')}")
 
 
 def _redact(url: str) -> str:

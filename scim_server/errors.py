@@ -77,6 +77,12 @@ class ReductionRefused(InvalidInput):
     code = "reduction_during_term"
 
 
+class ValueTooLong(InvalidInput):
+    """A string longer than its column holds (README "Limits"); SCIM's 400 invalidValue."""
+
+    code = "value_too_long"
+
+
 class PayloadTooLarge(DomainError):
     """A body over an endpoint's own limit (a mapping file: 256 KiB)."""
 
@@ -103,6 +109,21 @@ class MalformedBody(DomainError):
 
     code = "malformed_json"
     status = 400
+    scim_type = "invalidSyntax"
+
+
+class NestingTooDeep(MalformedBody):
+    """JSON nesting objects and arrays past the limit (inputs.MAX_JSON_DEPTH)."""
+
+    code = "nesting_too_deep"
+
+
+class ForbiddenCharacter(DomainError):
+    """A NUL or a lone surrogate in a string: text neither database stores (inputs.py)."""
+
+    code = "forbidden_character"
+    status = 400
+    scim_type = "invalidValue"
 
 
 # --- requests gunicorn refuses before the application sees them (scim_server/serving.py) -----

@@ -39,6 +39,7 @@ from .domain.mappings import Mapping, Rule, name_key, precedence
 from .domain.plans import CATALOG, Plan
 from .domain.seats import UNASSIGNED
 from .errors import InvalidInput
+from .inputs import forbidden_character
 
 Path = tuple[str, ...]
 
@@ -74,8 +75,8 @@ def _name(max_length: int = 255) -> fields.String:
         required=True,
         validate=[
             validate.Length(min=1, max=max_length, error=f"must be 1 to {max_length} characters"),
-            # PostgreSQL text cannot hold NUL; the stored mapping must be storable.
-            validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters"),
+            # YAML escapes ("\0", "\ud800") decode to text no database stores: inputs.py.
+            _storable,
         ],
         error_messages={
             "required": "is missing",
@@ -83,6 +84,12 @@ def _name(max_length: int = 255) -> fields.String:
             "invalid": "must be a string (quote values such as 123, yes or 2024-01-01)",
         },
     )
+
+
+def _storable(value: str) -> None:
+    problem = forbidden_character(value)
+    if problem is not None:
+        raise ValidationError(f"must not hold {problem}")
 
 
 class RuleSchema(Schema):

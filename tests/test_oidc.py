@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from joserfc import jws
 from sqlalchemy import func, select
 
 from scim_server.app import create_app
@@ -30,6 +31,7 @@ from .oidc_idp import (
     CLIENT_ID,
     CLIENT_SECRET,
     ISSUER,
+    KEY,
     NEW_KEY,
     OTHER_KEY,
     SECRET_KEY,
@@ -690,3 +692,28 @@ def test_a_first_sign_in_racing_its_twin_signs_in_as_the_member_the_twin_created
     assert signed_in_member(acme, sign_in(acme, idp))["id"] == twin["id"]
     assert count_members(db) == before
     assert not any(blind.values())  # the race did happen
+
+
+# --- claims no column holds (issue 18: the ID token is a client's input too) --------------------
+
+
+def test_an_id_token_whose_claims_no_column_holds_is_refused_not_a_server_error(
+    acme: Org, idp: FakeProvider, db: Database
+) -> None:
+    before = count_members(db)
+    for claims, words in [
+        ({"sub": "s" * 256}, "sub must be at most 255 characters"),
+        ({"email": "a" * 250 + "@acme.example"}, "email must be at most 255 characters"),
+        ({"name": "n" * 256}, "name must be at most 255 characters"),
+        ({"sub": "alice\ud800"}, "sub holds a lone surrogate (U+D800)"),
+        ({"name": "Alice\x00"}, "name holds a NUL character (U+0000)"),
+        ({"groups": ["Everyone", "Eng\udfff"]}, "groups holds a lone surrogate (U+DFFF)"),
+    ]:
+        state = begin(acme, idp)
+        # Signed as ASCII JSON, where a lone surrogate is an escape, as a provider may send it.
+        payload = json.dumps(idp.standard_claims(**claims)).encode()
+        idp.id_token = jws.serialize_compact({"alg": "RS256", "kid": KEY.kid}, payload, KEY)
+        response = finish(acme, state)
+        refused(response, 401, "id_token_invalid")
+        assert words in response.json["error"]["message"], claims
+    assert count_members(db) == before

@@ -13,7 +13,9 @@ from scim2_models import (
     PatchOp,
     SCIMException,
 )
+from scim2_models.path.expressions import ValuePath
 
+from .filters import check_filter
 from .schema import ENTERPRISE_USER_URN, IDP_POLICY
 
 
@@ -49,9 +51,14 @@ def patch_model(model_class: Any) -> Any:
 
 
 def validate_patch(model_class: Any, payload: Any) -> Any:
-    return validate(
+    patch = validate(
         patch_model(model_class), normalize_patch(payload), Context.RESOURCE_PATCH_REQUEST
     )
+    # A path's filter is held to what a filter parameter is (emails[type eq "…"].value).
+    for operation in patch.operations or []:
+        if operation.path is not None and isinstance(operation.path.ast, ValuePath):
+            check_filter(operation.path.ast.val_filter)
+    return patch
 
 
 def normalize_user_payload(payload: Any) -> Any:

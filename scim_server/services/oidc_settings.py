@@ -15,6 +15,7 @@ from ..auth.sealing import SecretBox, UnreadableSecret
 from ..domain import identity
 from ..domain.plans import CATALOG, Plan
 from ..errors import InvalidInput, NotFound, SecretKeyMissing
+from ..inputs import refuse_too_long
 from ..persistence.db import Database
 from ..persistence.identity import OidcSettingsRepository, OidcSettingsRow
 from ..persistence.repositories import OrganizationRepository
@@ -143,6 +144,9 @@ def _checked(
         raise InvalidInput("the client id is empty")
     if not groups_claim.strip():
         raise InvalidInput("the groups claim name is empty")
+    refuse_too_long(issuer, OidcSettingsRow.issuer.type.length, "issuer")
+    refuse_too_long(client_id.strip(), OidcSettingsRow.client_id.type.length, "client id")
+    refuse_too_long(groups_claim.strip(), OidcSettingsRow.groups_claim.type.length, "groups claim")
     return {
         "issuer": checked_issuer(issuer),
         "client_id": client_id.strip(),

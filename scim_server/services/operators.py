@@ -26,7 +26,8 @@ def issue_api_token(db: Database, slug: str, email: str) -> tokens.IssuedToken:
     with db.unit_of_work(write=True) as session:
         org = OrganizationRepository(session).named(slug)
         member = _member_by_email(session, org.pk, email)
-        issued = tokens.issue(session, org.pk, "api", f"{email} (personal)", member_pk=member.pk)
+        label = tokens.label(email, "personal")
+        issued = tokens.issue(session, org.pk, "api", label, member_pk=member.pk)
         return issued
 
 

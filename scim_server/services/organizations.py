@@ -9,11 +9,12 @@ from typing import Any
 
 from ..domain.plans import CATALOG, AllocationError, check_allocation
 from ..errors import InvalidInput
+from ..inputs import refuse_too_long
 from ..persistence.db import Database
 from ..persistence.models import Organization, SeatAllocation, UserRow
 from ..persistence.repositories import OrganizationRepository, UserRepository
 from ..persistence.types import utcnow
-from ..scim.resources import email_user_columns
+from ..scim.resources import email_user_columns, name_key
 from . import audit, tokens
 from .audit import OPERATOR
 from .resources import stamp
@@ -32,7 +33,7 @@ class CreatedOrganization:
 def create(
     db: Database, name: str, slug: str, plan: str, seats: dict[str, int], owner_email: str
 ) -> CreatedOrganization:
-    _check(slug, plan, seats, owner_email)
+    _check(name, slug, plan, seats, owner_email)
     now = utcnow()
     with db.unit_of_work(write=True) as session:
         org = OrganizationRepository(session).add(
@@ -60,7 +61,8 @@ def create(
             owner, lambda: UserRepository(session, org.pk).add(owner, what)
         )
         scim = tokens.issue(session, org.pk, "scim", "default")
-        api = tokens.issue(session, org.pk, "api", f"{owner_email} (owner)", member_pk=owner.pk)
+        label = tokens.label(owner_email, "owner")
+        api = tokens.issue(session, org.pk, "api", label, member_pk=owner.pk)
         return CreatedOrganization(describe(org), scim.secret, api.secret)
 
 
@@ -79,7 +81,10 @@ def _owner(email: str) -> UserRow:
     return stamp(UserRow(**email_user_columns(email), role="primary_owner"))
 
 
-def _check(slug: str, plan: str, seats: dict[str, int], owner_email: str) -> None:
+def _check(name: str, slug: str, plan: str, seats: dict[str, int], owner_email: str) -> None:
+    refuse_too_long(name, Organization.name.type.length, "name")
+    refuse_too_long(owner_email, UserRow.user_name.type.length, "owner email")
+    refuse_too_long(name_key(owner_email), UserRow.user_name_key.type.length, "owner email")
     if not SLUG.match(slug):
         raise InvalidInput(f"slug {slug!r} must be lowercase letters, digits and dashes")
     if plan not in CATALOG:

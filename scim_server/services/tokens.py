@@ -8,6 +8,7 @@ from typing import Any
 
 from ..auth import tokens as material
 from ..errors import NotFound, Unauthorized
+from ..inputs import refuse_too_long
 from ..persistence.db import Database
 from ..persistence.models import Token
 from ..persistence.repositories import OrganizationRepository, TokenRepository, token_credentials
@@ -64,7 +65,16 @@ def issue(
     return IssuedToken(secret=new.secret, prefix=new.prefix, name=name, kind=kind)
 
 
+def label(email: str, role: str) -> str:
+    """The name of a token the server issues for a member: "email (role)", the email cut
+    so that it fits the column (an email may be as long as the column itself)."""
+    room = Token.name.type.length - len(f" ({role})")
+    shown = email if len(email) <= room else email[: room - 1] + "…"
+    return f"{shown} ({role})"
+
+
 def create(db: Database, org_slug: str, kind: str, name: str) -> IssuedToken:
+    refuse_too_long(name, Token.name.type.length, "name")
     with db.unit_of_work(write=True) as session:
         org = OrganizationRepository(session).named(org_slug)
         return issue(session, org.pk, kind, name)
