@@ -49,11 +49,11 @@ def _without_html(response: Response) -> Response:
     answer without content (204, 304, an automatic OPTIONS, a redirect) carries no
     Content-Type instead of werkzeug's default text/html.
     """
-    if response.is_streamed or response.mimetype != "text/html":
+    if response.mimetype != "text/html":
         return response
     if 300 <= response.status_code < 400:
-        response.set_data(b"")
-    if not response.get_data():
+        response.set_data(b"")  # a routing redirect's page comes streamed: dropped all the same
+    if not response.is_streamed and not response.get_data():
         del response.headers["Content-Type"]
     return response
 

@@ -77,6 +77,13 @@ def test_an_answer_without_content_has_no_content_type_rather_than_html(
     assert response.data == b"" and "Content-Type" not in response.headers
 
 
+def test_a_routing_redirect_is_its_location_alone_without_an_html_page(api: Api) -> None:
+    """werkzeug merges the slashes of //scim/v2//Users with a 308 and a "Redirecting..." page."""
+    response = api.client.get("/scim/v2//Users", headers=api.headers())
+    assert response.status_code == 308 and response.headers["Location"].endswith("/scim/v2/Users")
+    assert response.data == b"" and "Content-Type" not in response.headers
+
+
 def test_a_tokens_last_use_is_recorded(api: Api) -> None:
     assert tokens.listing(api.db, api.slug, "scim")[0]["last_used_at"] is None
     api.call("GET", "/Users")
