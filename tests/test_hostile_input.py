@@ -499,3 +499,44 @@ def test_the_seat_entitlements_as_sort_by_are_refused_with_invalid_value(api: Ap
     body = {"schemas": [SEARCH], "sortBy": f"{SEAT}:entitlements"}
     assert_scim_error(api.call("POST", "/.search", body), 400, "invalidValue")
     assert api.call("GET", f"/Users?sortBy={SEAT}:seatType").status_code == 200
+
+
+# --- JSON types (finding 7) ------------------------------------------------------------------
+
+
+def test_a_search_request_member_of_the_wrong_json_type_is_refused_with_invalid_value(
+    api: Api,
+) -> None:
+    for member, value in [
+        ("schemas", 5),
+        ("schemas", SEARCH),  # a string, not a list of them
+        ("attributes", 5),
+        ("attributes", [1]),
+        ("excludedAttributes", {"userName": True}),
+        ("filter", ["userName pr"]),
+        ("sortBy", 5),
+        ("sortOrder", True),
+        ("startIndex", "2"),
+        ("count", [10]),
+    ]:
+        body = {"schemas": [SEARCH], member: value}
+        for path in ("/Users/.search", "/Groups/.search", "/.search"):
+            response = api.call("POST", path, body)
+            assert_scim_error(response, 400, "invalidValue")
+            assert member in detail(response), (path, member, detail(response))
+    # What a search request may hold still works, attributes also as one comma-separated string.
+    body = {"schemas": [SEARCH], "attributes": "userName", "sortOrder": "descending", "count": 1}
+    assert api.call("POST", "/Users/.search", body).status_code == 200
+
+
+def test_patch_operations_that_are_not_a_list_of_objects_are_refused_with_invalid_value(
+    api: Api,
+) -> None:
+    user = new_user(api, "typed@example.com")
+    group = api.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "T"}).json
+    for operations in (1.5, "replace", {"op": "replace", "value": {"nickName": "x"}}, [1], None):
+        body = {"schemas": [PATCH], "Operations": operations}
+        for path in (f"/Users/{user['id']}", f"/Groups/{group['id']}"):
+            response = api.call("PATCH", path, body)
+            assert_scim_error(response, 400, "invalidValue")
+            assert "operations" in detail(response).lower(), (operations, detail(response))

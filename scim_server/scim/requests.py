@@ -77,7 +77,9 @@ def normalize_patch(payload: Any) -> Any:
     """Wrap a bare manager id in PATCH values, whatever form the operation takes."""
     if not isinstance(payload, dict):
         return payload
-    for operation in _get_ci(payload, "Operations") or []:
+    operations = _get_ci(payload, "Operations")
+    # Anything but a list is scim2-models' to refuse, with the member named.
+    for operation in operations if isinstance(operations, list) else []:
         if isinstance(operation, dict):
             _wrap_manager(operation)
     return payload
