@@ -185,14 +185,38 @@ def search(endpoint: str, source: Any) -> Response:
     return scim_response(list_response(page.total, page.start_index, resources))
 
 
+# RFC 7644 §3.4.3: the members of a SearchRequest, with their JSON types. The attribute
+# lists are also read as one comma-separated string, as in a query string.
+SEARCH_MEMBERS: dict[str, tuple[tuple[type, ...], str]] = {
+    "schemas": ((list,), "a list of URIs"),
+    "attributes": ((list, str), "a list of attribute names"),
+    "excludedAttributes": ((list, str), "a list of attribute names"),
+    "filter": ((str,), "a string"),
+    "sortBy": ((str,), "a string"),
+    "sortOrder": ((str,), "a string"),
+    "startIndex": ((int,), "an integer"),
+    "count": ((int,), "an integer"),
+}
+
+
 def search_body() -> Any:
     payload = body()
     if not isinstance(payload, dict):
         raise InvalidSyntaxException(detail="a search request must be a JSON object")
-    schemas = payload.get("schemas") or []
-    if SEARCH_REQUEST not in schemas:
+    for member, (types, what) in SEARCH_MEMBERS.items():
+        value = payload.get(member)
+        if value is not None and not _of_type(value, types):
+            raise InvalidValueException(detail=f"a search request's {member} must be {what}")
+    if SEARCH_REQUEST not in (payload.get("schemas") or []):
         raise InvalidValueException(detail=f"a search request must declare {SEARCH_REQUEST}")
     return payload
+
+
+def _of_type(value: Any, types: tuple[type, ...]) -> bool:
+    """JSON's types: a boolean is no integer, and a list holds strings."""
+    if isinstance(value, bool) or not isinstance(value, types):
+        return False
+    return not isinstance(value, list) or all(isinstance(item, str) for item in value)
 
 
 # --- resources ---------------------------------------------------------------------------

@@ -290,10 +290,14 @@ def _dialect(name: str) -> str:
 # (Okta and Entra look users and groups up with one to three terms, a few KB in a query
 # string at most), and well within what SQLite evaluates (an expression tree at most
 # 1,000 deep, where a chain of n terms is n to 2n deep: an `and` of 500 comparisons is
-# refused) and what the parser reads in milliseconds. scim2-models bounds the nesting
-# (32); these bound the length, before anything is parsed, and the terms.
-MAX_FILTER_LENGTH = 65_536
+# refused). scim2-models bounds the nesting (32) but not the parentheses, which cost the
+# parser time in proportion: the length is bounded before anything is parsed.
+MAX_FILTER_LENGTH = 16_384
 MAX_FILTER_TERMS = 200
+# A sortBy or a PATCH path names one attribute, with at most a short value selection.
+# scim2-models keeps paths up to this long parsed; a longer one is parsed again at each
+# step of a PATCH's validation.
+MAX_PATH_LENGTH = 1_024
 
 
 def _bound(text: str, resource: str) -> ScimFilter[Any]:
@@ -913,6 +917,8 @@ def _is_descending(sort_order: str | None) -> bool:
 
 def _sort_binding(sort_by: str, model: Any) -> AttributeBinding:
     """The attribute sortBy names; SearchRequest refuses complex, binary and write-only ones."""
+    if len(sort_by) > MAX_PATH_LENGTH:
+        raise InvalidValueException(detail=f"sortBy is longer than {MAX_PATH_LENGTH:,} characters")
     try:
         request = _bound_to(SearchRequest, model)(sort_by=sort_by)
     except ValidationError as exc:

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from scim2_models import (
     Context,
     Error,
+    InvalidPathException,
     InvalidSyntaxException,
     InvalidValueException,
     PatchOp,
@@ -15,7 +16,7 @@ from scim2_models import (
 )
 from scim2_models.path.expressions import ValuePath
 
-from .filters import check_filter
+from .filters import MAX_PATH_LENGTH, check_filter
 from .schema import ENTERPRISE_USER_URN, IDP_POLICY
 
 
@@ -51,10 +52,17 @@ def patch_model(model_class: Any) -> Any:
 
 
 def validate_patch(model_class: Any, payload: Any) -> Any:
+    """PatchOp[model_class]; each path no longer than a path may be before it is parsed,
+    and the filter of a path held to what a filter parameter is, after."""
+    for operation in _operations(payload):
+        path = _get_ci(operation, "path")
+        if isinstance(path, str) and len(path) > MAX_PATH_LENGTH:
+            raise InvalidPathException(
+                detail=f"a PATCH path is longer than {MAX_PATH_LENGTH:,} characters"
+            )
     patch = validate(
         patch_model(model_class), normalize_patch(payload), Context.RESOURCE_PATCH_REQUEST
     )
-    # A path's filter is held to what a filter parameter is (emails[type eq "…"].value).
     for operation in patch.operations or []:
         if operation.path is not None and isinstance(operation.path.ast, ValuePath):
             check_filter(operation.path.ast.val_filter)
@@ -75,12 +83,16 @@ def normalize_user_payload(payload: Any) -> Any:
 
 def normalize_patch(payload: Any) -> Any:
     """Wrap a bare manager id in PATCH values, whatever form the operation takes."""
-    if not isinstance(payload, dict):
-        return payload
-    for operation in _get_ci(payload, "Operations") or []:
-        if isinstance(operation, dict):
-            _wrap_manager(operation)
+    for operation in _operations(payload):
+        _wrap_manager(operation)
     return payload
+
+
+def _operations(payload: Any) -> list[dict[str, Any]]:
+    """The operations of a PATCH that are objects; the rest is scim2-models' to refuse,
+    with the member named ("Operations": 1.5, [1])."""
+    operations = _get_ci(payload, "Operations") if isinstance(payload, dict) else None
+    return [op for op in operations if isinstance(op, dict)] if isinstance(operations, list) else []
 
 
 def _wrap_manager(operation: dict[str, Any]) -> None:
