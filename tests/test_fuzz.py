@@ -47,7 +47,7 @@ pytestmark = [
 # httpx refuses longer URLs; those go over a raw socket (over 32 KiB, a 414 is the answer).
 URL_LIMIT_OF_HTTPX = 65_000
 
-FUZZ_EXAMPLES = int(os.environ.get("SCIM_FUZZ_EXAMPLES", "60"))
+FUZZ_EXAMPLES = int(os.environ.get("SCIM_FUZZ_EXAMPLES", "200"))
 FUZZ_SEED = os.environ.get("SCIM_FUZZ_SEED")
 
 
