@@ -9,11 +9,13 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 from typing import Any
 
 import pytest
 
 from scim_server import cli
+from scim_server.mappings_file import MappingErrors, load_mapping
 from scim_server.persistence.db import Database
 
 from .admin_client import Org, Person, acme, admin
@@ -566,3 +568,72 @@ def test_patch_operations_that_are_not_a_list_of_objects_are_refused_with_invali
             response = api.call("PATCH", path, body)
             assert_scim_error(response, 400, "invalidValue")
             assert "operations" in detail(response).lower(), (operations, detail(response))
+
+
+# --- mapping files: what YAML expands to, and what its tags build (findings 1 and 8) ---------
+
+BILLION_LAUGHS = """\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+plan: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+rules: []
+"""
+
+
+def mapping_errors(text: str) -> list[tuple[int, str]]:
+    with pytest.raises(MappingErrors) as refused:
+        load_mapping(text, "enterprise")
+    return [(error.line, error.message) for error in refused.value.errors]
+
+
+def test_a_yaml_alias_bomb_is_refused_before_anything_expands_it() -> None:
+    started = time.perf_counter()
+    [(line, message)] = mapping_errors(BILLION_LAUGHS)
+    assert time.perf_counter() - started < 1.0
+    assert line == 6  # where the values first exceed the bound: f's 100,000-odd
+    assert (
+        message
+        == "not valid YAML: the file holds more than 100,000 values once its aliases are expanded"
+    )
+
+
+def test_yaml_aliases_beyond_the_limit_are_refused_and_a_thousand_are_read() -> None:
+    def with_aliases(count: int) -> str:
+        rules = "".join(f"  - {{group: G{i}, seat_type: *t}}\n" for i in range(count))
+        return f"plan: enterprise\nrules:\n  - {{group: G, seat_type: &t chat}}\n{rules}"
+
+    [(_, message)] = mapping_errors(with_aliases(1_001))
+    assert message == "not valid YAML: the file uses more than 1,000 aliases"
+    assert len(load_mapping(with_aliases(1_000), "enterprise").rules) == 1_001
+
+
+def test_yaml_nested_deeper_than_the_limit_is_refused_with_its_line() -> None:
+    deep = "[" * 17 + "]" * 17
+    [(line, message)] = mapping_errors(f"plan: enterprise\nrules:\n  - group: {deep}\n")
+    assert line == 3 and "nested too deeply" in message and "16" in message
+    [(line, message)] = mapping_errors("plan: enterprise\nrules: &r [*r]\n")
+    assert (line, message) == (2, "not valid YAML: an alias stands inside the collection it names")
+
+
+def test_a_yaml_alias_bomb_is_a_422_on_the_admin_api_and_an_error_of_the_cli(
+    acme: Org, admin: Person, run_cli: Any, tmp_path: Any
+) -> None:
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    for method, path in (("PUT", "/group-mappings"), ("POST", "/group-mappings/plan")):
+        response = acme.client.open(
+            f"/api/v1{path}", method=method, data=BILLION_LAUGHS, headers=headers,
+            content_type="application/yaml",
+        )  # fmt: skip
+        [error] = admin_error(response, 422, "invalid_mapping")["errors"]
+        assert error["line"] == 6
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BILLION_LAUGHS)
+    for command in ("check", "plan", "apply"):
+        code, err = run_cli("mappings", command, str(bomb), "--org", "acme")
+        assert code == 1 and err.startswith(f"{bomb}:6: not valid YAML: the file holds more"), err
