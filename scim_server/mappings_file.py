@@ -27,6 +27,7 @@ Decisions where SEATS.md is silent:
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -175,6 +176,8 @@ def _check_json(text: str) -> None:
     except json.JSONDecodeError as exc:
         message = f"not valid JSON: {exc.msg} (column {exc.colno})"
         raise MappingErrors([MappingError(exc.lineno, message)]) from exc
+    except ValueError:
+        pass  # a number of more digits than Python reads: JSON; the YAML reading names its line
     except RecursionError as exc:
         raise MappingErrors([MappingError(1, f"not valid JSON: {_TOO_DEEP}")]) from exc
 
@@ -235,9 +238,9 @@ def _children(node: yaml.Node) -> Iterator[tuple[str, yaml.Node, int]]:
 
 def _parse(text: str) -> tuple[Any, _Lines, list[MappingError]]:
     lines = _Lines()
-    loader: yaml.SafeLoader | None = None
+    loader: _Loader | None = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None, lines, []
@@ -318,6 +321,40 @@ def _child_nodes(node: yaml.Node) -> list[yaml.Node]:
 
 def _refuse(node: yaml.Node, problem: str) -> None:
     raise MappingErrors([MappingError(node.start_mark.line + 1, f"not valid YAML: {problem}")])
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader, whose constructors fail as YAML errors with their line.
+
+    `!!int x` raised ValueError, `!!bool x` KeyError, `!!timestamp x` AttributeError, and
+    an integer of more digits than Python reads (5,000, say) ValueError: 500s. `!!binary`
+    is not read at all: a mapping file holds text, and marshmallow would read bytes as a
+    string. `!!python/…` tags have no constructor here, as in SafeLoader.
+    """
+
+
+def _with_line(construct: Callable[..., Any]) -> Callable[..., Any]:
+    def constructed(loader: _Loader, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            shown = str(node.value) if len(str(node.value)) <= 40 else f"{str(node.value)[:40]}…"
+            message = f"{node.tag} cannot be read from {shown!r}: {_short(exc)}"
+            raise yaml.constructor.ConstructorError(None, None, message, node.start_mark) from exc
+
+    return constructed
+
+
+_Loader.yaml_constructors = {
+    tag: construct if inspect.isgeneratorfunction(construct) else _with_line(construct)
+    for tag, construct in yaml.SafeLoader.yaml_constructors.items()
+    if tag != "tag:yaml.org,2002:binary"
+}
+
+
+def _short(exc: Exception, limit: int = 80) -> str:
+    message = str(exc)
+    return message if len(message) <= limit else f"{message[:limit]}…"
 
 
 def _dotted(path: Path) -> str:

@@ -637,3 +637,36 @@ def test_a_yaml_alias_bomb_is_a_422_on_the_admin_api_and_an_error_of_the_cli(
     for command in ("check", "plan", "apply"):
         code, err = run_cli("mappings", command, str(bomb), "--org", "acme")
         assert code == 1 and err.startswith(f"{bomb}:6: not valid YAML: the file holds more"), err
+
+
+def test_a_yaml_tag_whose_value_it_cannot_build_is_an_error_at_its_line() -> None:
+    for tagged in ("!!int x", "!!float x", "!!bool x", "!!timestamp x", "!!int " + "9" * 5_000):
+        [(line, message)] = mapping_errors(
+            f"plan: enterprise\nrules:\n  - {{group: {tagged}, seat_type: chat}}\n"
+        )
+        assert line == 3 and message.startswith("not valid YAML: "), (tagged, message)
+        assert len(message) < 200
+    [(line, message)] = mapping_errors("plan: !!binary aGVsbG8=\nrules: []\n")
+    assert line == 1 and "tag:yaml.org,2002:binary" in message
+
+
+def test_a_5000_digit_integer_in_a_mapping_sent_as_json_is_an_error_at_its_line(
+    acme: Org, admin: Person
+) -> None:
+    digits = "9" * 5_000
+    body = f'{{"plan": "enterprise",\n "rules": [\n  {{"group": "x", "seat_type": "chat", "priority": {digits}}}]}}'
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    response = acme.client.put(
+        "/api/v1/group-mappings", data=body, headers=headers, content_type="application/json"
+    )
+    [error] = admin_error(response, 422, "invalid_mapping")["errors"]
+    assert error["line"] == 3 and len(error["message"]) < 200
+
+
+def test_a_python_tag_is_refused_and_nothing_runs(tmp_path: Any) -> None:
+    marker = tmp_path / "ran"
+    for tag in ("!!python/object/apply:os.system", "!!python/object/new:os.system"):
+        text = f"plan: {tag} ['touch {marker}']\nrules: []\n"
+        [(line, message)] = mapping_errors(text)
+        assert line == 1 and "could not determine a constructor" in message
+    assert not marker.exists()
