@@ -725,3 +725,15 @@ def test_a_remove_by_more_values_than_a_filter_has_terms_is_refused_for_users(ap
     remove = {"op": "remove", "path": "emails", "value": [{"value": "e@x.example"}, *values[:199]]}
     response = api.call("PATCH", path, {"schemas": [PATCH], "Operations": [remove]})
     assert response.status_code == 200 and "emails" not in response.json
+
+
+def test_a_filter_instant_no_utc_time_can_hold_is_refused_with_invalid_filter(api: Api) -> None:
+    # Found beside the list: the year 1 east of Greenwich is before UTC's year 1.
+    for text in (
+        'meta.created gt "0001-01-01T00:00:00+14:00"',
+        'meta.lastModified lt "9999-12-31T23:59:59-14:00"',
+    ):
+        response = filtered(api, "Users", text)
+        assert_scim_error(response, 400, "invalidFilter")
+        assert "out of range" in detail(response)
+    assert filtered(api, "Users", 'meta.created gt "0001-01-01T00:00:00Z"').status_code == 200
