@@ -46,6 +46,13 @@ class MemberRepository:
         query = self._filtered(select(UserRow), wanted).order_by(UserRow.pk)
         return list(self.session.scalars(query.offset(offset).limit(limit)))
 
+    def with_roles(self, roles: Iterable[str], limit: int) -> list[UserRow]:
+        """Active members holding one of `roles`, the earliest first, at most `limit`."""
+        query = self._one(UserRow.role.in_(list(roles)), for_update=False).where(
+            UserRow.active.is_(True)
+        )
+        return list(self.session.scalars(query.order_by(UserRow.pk).limit(limit)))
+
     def count(self, wanted: MemberFilter) -> int:
         query = self._filtered(select(func.count()).select_from(UserRow), wanted)
         return self.session.scalar(query) or 0
