@@ -115,7 +115,11 @@ def cmd_console_link(args: argparse.Namespace) -> int:
     from .services import sign_in_links
 
     minutes = sign_in_links.DEFAULT_MINUTES if args.minutes is None else args.minutes
-    issued = sign_in_links.issue(database(), args.org, args.email, minutes)
+    db = database()
+    try:
+        issued = sign_in_links.issue(db, args.org, args.email, minutes)
+    finally:
+        db.dispose()
     public = configuration.load()["PUBLIC_URL"]
     url = f"{public.rstrip('/')}{issued.path}" if public else None
     expires = issued.expires_at.isoformat()
