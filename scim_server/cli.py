@@ -127,7 +127,7 @@ def cmd_console_link(args: argparse.Namespace) -> int:
         print(json.dumps({"path": issued.path, "url": url, "expires_at": expires}))
     else:
         print(url or issued.path)
-        print(f"works once, until {expires}", file=sys.stderr)
+        print(f"(works once, until {expires})")
     return 0
 
 
