@@ -32,7 +32,7 @@ from ..persistence.members import MemberRepository
 from ..persistence.models import UserRow
 from ..persistence.repositories import OrganizationRepository, UserRepository
 from ..persistence.types import utcnow
-from ..scim.resources import name_key
+from ..scim.resources import email_user_columns, name_key
 from . import audit, group_mappings, members
 from .audit import Actor
 from .oidc_settings import SignInSettings
@@ -172,20 +172,9 @@ def _refresh_groups(
 
 
 def _create(session: Session, settings: SignInSettings, who: Identity, email: str) -> UserRow:
-    data: dict[str, Any] = {
-        "userName": email,
-        "active": True,
-        "emails": [{"value": email, "primary": True, "type": "work"}],
-    }
-    if who.name:
-        data["displayName"] = who.name
     row = stamp(
-        UserRow(
-            user_name=email, user_name_key=name_key(email), external_id=None,
-            display_name=who.name, active=True, data=data, role="member",
-            claim_groups=who.groups,
-        )
-    )  # fmt: skip
+        UserRow(**email_user_columns(email, who.name), role="member", claim_groups=who.groups)
+    )
     members.signed_in(row, utcnow())
 
     def insert() -> None:
