@@ -98,6 +98,18 @@ def app(db: Database) -> Iterator[Any]:
 
 
 @pytest.fixture
+def secret_app(db: Database) -> Iterator[Any]:
+    """An app with a SECRET_KEY: OIDC sign-in and the console need one."""
+    from .oidc_idp import SECRET_KEY
+
+    application = create_app(
+        {"DATABASE_URL": db.url, "TOKEN_TOUCH_SECONDS": 0, "SECRET_KEY": SECRET_KEY}
+    )
+    yield application
+    application.extensions["scim_db"].dispose()
+
+
+@pytest.fixture
 def api(app: Any, db: Database) -> Api:
     created = make_org(db, "acme")
     return Api(app.test_client(), created.scim_token, "acme", db)

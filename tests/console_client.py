@@ -7,7 +7,6 @@ The test client keeps cookies per path as a browser does, so a client signed in 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +14,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from scim_server.api.console import sessions
-from scim_server.app import create_app
 from scim_server.persistence.db import Database
 from scim_server.services import sign_in_links
 
 from .admin_client import Org, Person, add_member, new_org
-from .oidc_idp import SECRET_KEY
 
 # In a form's hidden field, or in the hx-headers every page's <body> carries.
 CSRF = re.compile(r'(?:name="csrf_token" value="|"X-CSRF-Token": ")([^"]+)"')
@@ -74,15 +71,6 @@ def redirected_to(response: Any) -> str:
 
 
 @pytest.fixture
-def console_app(db: Database) -> Iterator[Any]:
-    application = create_app(
-        {"DATABASE_URL": db.url, "TOKEN_TOUCH_SECONDS": 0, "SECRET_KEY": SECRET_KEY}
-    )
-    yield application
-    application.extensions["scim_db"].dispose()
-
-
-@pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The sessions' clock, driven by the test: `clock[0] += seconds`."""
     now = [1_900_000_000.0]
@@ -109,8 +97,8 @@ EMAILS = {
 
 
 @pytest.fixture
-def people(console_app: Any, db: Database) -> People:
-    acme = new_org(console_app, db, "acme", seats={"chat": 15, "chat_code": 5})
+def people(secret_app: Any, db: Database) -> People:
+    acme = new_org(secret_app, db, "acme", seats={"chat": 15, "chat_code": 5})
     made = {
         role: add_member(acme, EMAILS[role], role=role, displayName=name)
         for role, name in (
@@ -119,7 +107,7 @@ def people(console_app: Any, db: Database) -> People:
             ("owner", "Otto Owner"),
         )
     }
-    globex = new_org(console_app, db, "globex")
+    globex = new_org(secret_app, db, "globex")
     return People(acme, made["member"], made["admin"], made["owner"], acme.owner, globex)
 
 

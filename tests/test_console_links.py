@@ -19,9 +19,9 @@ from scim_server.persistence.types import utcnow
 from scim_server.services import sign_in_links
 
 from .admin_client import set_active
-from .console_client import CSRF, EMAILS, Console, People, console_app, people, text
+from .console_client import CSRF, EMAILS, Console, People, people, text
 
-__all__ = ["console_app", "people"]  # fixtures, imported to be used here
+__all__ = ["people"]  # fixtures, imported to be used here
 
 
 def issue(db: Database, email: str = EMAILS["admin"], slug: str = "acme") -> str:
@@ -34,6 +34,16 @@ def landing_token(browser: Console, path: str) -> str:
     found = CSRF.search(text(landing))
     assert found is not None
     return found.group(1)
+
+
+def opened(app: Any, path: str) -> tuple[Console, str]:
+    """A new browser that opened the link's page: it and the token of the page's form."""
+    browser = Console(app.test_client(), "acme")
+    return browser, landing_token(browser, path)
+
+
+def press_sign_in(browser: Console, path: str, token: str) -> Any:
+    return browser.client.post(path, data={"csrf_token": token})
 
 
 def link_rows(db: Database) -> list[SignInLink]:
@@ -108,19 +118,19 @@ def test_only_the_secrets_hash_is_stored(db: Database, people: People) -> None:
 
 
 def test_fetching_the_link_uses_nothing_up_and_its_button_signs_in(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
     """A mail scanner GETs the link; only the POST of the page's button signs in."""
     path = issue(db)
-    scanner = console_app.test_client()
+    scanner = secret_app.test_client()
     for _ in range(3):
         landing = scanner.get(path)
         assert landing.status_code == 200
         assert "Ada Admin" in text(landing) and EMAILS["admin"] in text(landing)
         assert "<button" in text(landing) and ">Sign in</button>" in text(landing)
     assert link_rows(db)[0].used_at is None
-    browser = Console(console_app.test_client(), "acme")
-    signed = browser.client.post(path, data={"csrf_token": landing_token(browser, path)})
+    browser, token = opened(secret_app, path)
+    signed = press_sign_in(browser, path, token)
     assert signed.status_code == 303
     assert "You are signed in." in text(
         browser.client.get(signed.headers["Location"], follow_redirects=True)
@@ -128,14 +138,12 @@ def test_fetching_the_link_uses_nothing_up_and_its_button_signs_in(
     assert browser.get("/").status_code == 200
 
 
-def test_a_link_works_once(console_app: Any, db: Database, people: People) -> None:
+def test_a_link_works_once(secret_app: Any, db: Database, people: People) -> None:
     path = issue(db)
-    first = Console(console_app.test_client(), "acme")
-    token = landing_token(first, path)
-    second = Console(console_app.test_client(), "acme")
-    other_token = landing_token(second, path)  # both tabs opened it before either used it
-    assert first.client.post(path, data={"csrf_token": token}).status_code == 303
-    refused = second.client.post(path, data={"csrf_token": other_token})
+    first, token = opened(secret_app, path)
+    second, other_token = opened(secret_app, path)  # both opened it before either used it
+    assert press_sign_in(first, path, token).status_code == 303
+    refused = press_sign_in(second, path, other_token)
     assert refused.status_code == 400
     assert "cannot be used" in text(refused)
     assert second.get("/me").status_code == 303
@@ -143,44 +151,37 @@ def test_a_link_works_once(console_app: Any, db: Database, people: People) -> No
 
 
 def test_an_expired_link_is_refused_and_stays_unused(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
     path = issue(db)
-    browser = Console(console_app.test_client(), "acme")
-    token = landing_token(browser, path)
+    browser, token = opened(secret_app, path)
     with db.unit_of_work(write=True) as session:
         session.execute(update(SignInLink).values(expires_at=utcnow() - timedelta(seconds=1)))
-    refused = browser.client.post(path, data={"csrf_token": token})
+    refused = press_sign_in(browser, path, token)
     assert refused.status_code == 400
     assert "expired" in text(refused)
     assert link_rows(db)[0].used_at is None
 
 
 def test_a_link_used_at_another_organizations_console_is_refused_and_still_works_at_its_own(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
     acme_path = issue(db)
     at_globex = acme_path.replace("/console/acme/", "/console/globex/")
-    globex = Console(console_app.test_client(), "globex")
-    assert console_app.test_client().get(at_globex).status_code == 400
+    globex = Console(secret_app.test_client(), "globex")
+    assert secret_app.test_client().get(at_globex).status_code == 400
     refused = globex.client.post(at_globex, data={"csrf_token": globex.csrf()})
     assert refused.status_code == 400
     assert "Ada" not in text(refused)  # nothing of the member, nor of acme
-    browser = Console(console_app.test_client(), "acme")
-    assert (
-        browser.client.post(
-            acme_path, data={"csrf_token": landing_token(browser, acme_path)}
-        ).status_code
-        == 303
-    )
+    browser, token = opened(secret_app, acme_path)
+    assert press_sign_in(browser, acme_path, token).status_code == 303
 
 
 def test_a_link_posted_without_the_csrf_token_signs_nobody_in_and_stays_unused(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
     path = issue(db)
-    browser = Console(console_app.test_client(), "acme")
-    landing_token(browser, path)
+    browser, _ = opened(secret_app, path)
     refused = browser.client.post(path)
     assert refused.status_code == 400
     assert "This form has expired" in text(refused)
@@ -188,22 +189,21 @@ def test_a_link_posted_without_the_csrf_token_signs_nobody_in_and_stays_unused(
 
 
 def test_a_link_of_a_member_deactivated_since_is_refused(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
     path = issue(db)
-    browser = Console(console_app.test_client(), "acme")
-    token = landing_token(browser, path)
+    browser, token = opened(secret_app, path)
     set_active(people.acme, people.admin.id, False)
-    assert browser.client.post(path, data={"csrf_token": token}).status_code == 400
+    assert press_sign_in(browser, path, token).status_code == 400
     assert link_rows(db)[0].used_at is None
 
 
 def test_making_and_using_a_link_are_audited_and_the_sign_in_is_recorded(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
     path = issue(db)
-    browser = Console(console_app.test_client(), "acme")
-    browser.client.post(path, data={"csrf_token": landing_token(browser, path)})
+    browser, token = opened(secret_app, path)
+    press_sign_in(browser, path, token)
     with db.unit_of_work() as session:
         events = {
             e.action: e

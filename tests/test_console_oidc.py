@@ -13,16 +13,16 @@ from scim_server.persistence.models import UserRow
 from scim_server.services import oidc_settings
 
 from .admin_client import Org, new_org
-from .console_client import Console, console_app, redirected_to, text
+from .console_client import Console, redirected_to, text
 from .oidc_idp import CLIENT_ID, CLIENT_SECRET, ISSUER, SECRET_KEY, FakeProvider, idp
 from .test_console_redirects import REFUSED
 
-__all__ = ["console_app", "idp"]  # fixtures, imported to be used here
+__all__ = ["idp"]  # fixtures, imported to be used here
 
 
 @pytest.fixture
-def acme(console_app: Any, db: Database) -> Org:
-    org = new_org(console_app, db, "acme")
+def acme(secret_app: Any, db: Database) -> Org:
+    org = new_org(secret_app, db, "acme")
     oidc_settings.configure(
         db, SECRET_KEY, "acme", ISSUER, CLIENT_ID, CLIENT_SECRET, "groups", ["acme.example"]
     )
@@ -37,9 +37,9 @@ def through_the_provider(browser: Console, idp: FakeProvider, next_path: str) ->
 
 
 def test_the_sign_in_page_offers_the_identity_provider_and_comes_back_to_the_console(
-    console_app: Any, db: Database, acme: Org, idp: FakeProvider
+    secret_app: Any, db: Database, acme: Org, idp: FakeProvider
 ) -> None:
-    browser = Console(console_app.test_client(), "acme")
+    browser = Console(secret_app.test_client(), "acme")
     wanted = redirected_to(browser.get("/me"))
     page = text(browser.client.get(wanted))
     assert "Sign in with your identity provider" in page
@@ -56,9 +56,9 @@ def test_the_sign_in_page_offers_the_identity_provider_and_comes_back_to_the_con
 
 
 def test_without_next_the_flow_ends_at_sso_me_as_before(
-    console_app: Any, acme: Org, idp: FakeProvider
+    secret_app: Any, acme: Org, idp: FakeProvider
 ) -> None:
-    client = console_app.test_client()
+    client = secret_app.test_client()
     started = client.get("/sso/acme/login")
     state, _ = idp.authorized(started.headers["Location"])
     back = client.get(f"/sso/acme/callback?code=good-code&state={state}")
@@ -68,25 +68,25 @@ def test_without_next_the_flow_ends_at_sso_me_as_before(
 
 @pytest.mark.parametrize("value", list(REFUSED.values())[:-1], ids=list(REFUSED)[:-1])
 def test_a_next_outside_this_organizations_console_is_refused_before_the_provider(
-    console_app: Any, acme: Org, idp: FakeProvider, value: str
+    secret_app: Any, acme: Org, idp: FakeProvider, value: str
 ) -> None:
-    response = console_app.test_client().get("/sso/acme/login", query_string={"next": value})
+    response = secret_app.test_client().get("/sso/acme/login", query_string={"next": value})
     assert response.status_code == 400
     assert response.json["error"]["code"] == "next_not_allowed"
     assert idp.count("/.well-known/openid-configuration") == 0
 
 
 def test_the_consoles_sign_in_page_refuses_a_next_outside_the_console(
-    console_app: Any, acme: Org
+    secret_app: Any, acme: Org
 ) -> None:
-    browser = Console(console_app.test_client(), "acme")
+    browser = Console(secret_app.test_client(), "acme")
     refused = browser.client.get("/console/acme/sign-in", query_string={"next": "//evil.example"})
     assert refused.status_code == 400
     assert refused.mimetype == "text/html"
 
 
-def test_without_oidc_the_sign_in_page_offers_only_the_link(console_app: Any, db: Database) -> None:
-    new_org(console_app, db, "globex")
-    page = text(console_app.test_client().get("/console/globex/sign-in"))
+def test_without_oidc_the_sign_in_page_offers_only_the_link(secret_app: Any, db: Database) -> None:
+    new_org(secret_app, db, "globex")
+    page = text(secret_app.test_client().get("/console/globex/sign-in"))
     assert "Sign in with your identity provider" not in page
     assert "scim-server console link --org globex" in page

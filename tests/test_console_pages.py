@@ -14,17 +14,17 @@ from scim_server.persistence.types import utcnow
 from scim_server.services import access, billing, console
 
 from .admin_client import add_member, new_org
-from .console_client import EMAILS, People, console_app, people, signed_in, text
+from .console_client import EMAILS, People, people, signed_in, text
 
-__all__ = ["console_app", "people"]  # fixtures, imported to be used here
+__all__ = ["people"]  # fixtures, imported to be used here
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def test_the_overview_shows_the_plan_the_term_and_each_seat_types_counts_in_words(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
-    html = text(signed_in(console_app, db, "acme", EMAILS["admin"]).get("/"))
+    html = text(signed_in(secret_app, db, "acme", EMAILS["admin"]).get("/"))
     assert "Enterprise · Usage-based billing" in html
     assert "days left" in html
     assert "Chat + Claude Code" in html
@@ -41,21 +41,21 @@ def test_the_overview_shows_the_plan_the_term_and_each_seat_types_counts_in_word
 
 
 def test_the_overview_counts_the_waiting_line_and_its_oldest_wait(
-    console_app: Any, db: Database
+    secret_app: Any, db: Database
 ) -> None:
-    acme = new_org(console_app, db, "acme", seats={"chat": 15, "chat_code": 5})
+    acme = new_org(secret_app, db, "acme", seats={"chat": 15, "chat_code": 5})
     for i in range(21):  # 20 seats; the primary owner holds one: two wait
         add_member(acme, f"m{i}@acme.example")
-    html = text(signed_in(console_app, db, "acme", "owner@acme.example").get("/"))
+    html = text(signed_in(secret_app, db, "acme", "owner@acme.example").get("/"))
     figures = re.findall(r'<p class="card-figure">(\d+)</p>', html)
     assert figures == ["2", "2"]  # unassigned, waiting
     assert "The oldest has waited since" in html and "(since today)" in html
 
 
 def test_the_history_walks_back_from_todays_counts_through_the_audit_log(
-    console_app: Any, db: Database
+    secret_app: Any, db: Database
 ) -> None:
-    acme = new_org(console_app, db, "acme", seats={"chat": 15, "chat_code": 5})
+    acme = new_org(secret_app, db, "acme", seats={"chat": 15, "chat_code": 5})
     three_days_ago = utcnow() - timedelta(days=3)
     with db.unit_of_work(write=True) as session:  # the organization began three days ago
         session.execute(update(AuditEvent).values(at=three_days_ago))
@@ -70,15 +70,15 @@ def test_the_history_walks_back_from_todays_counts_through_the_audit_log(
     bought = [(p.purchased["chat"], p.purchased["chat_code"]) for p in seen.history]
     assert held == [(0, 1), (0, 1), (0, 1), (0, 3)]
     assert bought == [(15, 5), (15, 5), (15, 5), (20, 5)]
-    html = text(signed_in(console_app, db, "acme", "owner@acme.example").get("/"))
+    html = text(signed_in(secret_app, db, "acme", "owner@acme.example").get("/"))
     assert html.count("<polyline") == 4  # assigned and purchased, per seat type
     assert "Seat history as a table" in html
 
 
 def test_my_seat_shows_the_seat_what_it_includes_and_whom_to_ask_by_name(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
-    html = text(signed_in(console_app, db, "acme", EMAILS["member"]).get("/me"))
+    html = text(signed_in(secret_app, db, "acme", EMAILS["member"]).get("/me"))
     assert "You have a <strong>Chat + Claude Code</strong> seat." in html
     assert "Claude on the web, desktop and mobile apps" in html
     assert "<li>Claude Code</li>" in html
@@ -89,18 +89,18 @@ def test_my_seat_shows_the_seat_what_it_includes_and_whom_to_ask_by_name(
     assert "Member" in html  # the member's own role, in the header
 
 
-def test_no_page_shows_an_id(console_app: Any, db: Database, people: People) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["owner"])
+def test_no_page_shows_an_id(secret_app: Any, db: Database, people: People) -> None:
+    browser = signed_in(secret_app, db, "acme", EMAILS["owner"])
     for path in ("/", "/me"):
         assert not UUID.search(text(browser.get(path))), path
 
 
-def test_an_unassigned_member_is_told_they_have_no_seat(console_app: Any, db: Database) -> None:
-    acme = new_org(console_app, db, "acme", seats={"chat": 15, "chat_code": 5})
+def test_an_unassigned_member_is_told_they_have_no_seat(secret_app: Any, db: Database) -> None:
+    acme = new_org(secret_app, db, "acme", seats={"chat": 15, "chat_code": 5})
     for i in range(19):
         add_member(acme, f"m{i}@acme.example")
     add_member(acme, "late@acme.example")  # the 21st member: no seat left
-    html = text(signed_in(console_app, db, "acme", "late@acme.example").get("/me"))
+    html = text(signed_in(secret_app, db, "acme", "late@acme.example").get("/me"))
     assert "You have no seat yet: you are waiting for one." in html
     assert "Nothing until you get a seat" in html
     assert "Waiting since" in html

@@ -13,10 +13,10 @@ import pytest
 
 from scim_server.persistence.db import Database
 
-from .console_client import EMAILS, Console, People, console_app, people, signed_in, text
+from .console_client import EMAILS, Console, People, people, signed_in, text
 from .oidc_idp import SECRET_KEY
 
-__all__ = ["console_app", "people"]  # fixtures, imported to be used here
+__all__ = ["people"]  # fixtures, imported to be used here
 
 VISITORS = ["member", "admin", "owner", "primary_owner", "other_org_member", "anonymous"]
 SIGN_IN = "/console/acme/sign-in?next="
@@ -58,10 +58,10 @@ def browser_of(app: Any, db: Database, visitor: str) -> Console:
 
 @pytest.mark.parametrize(("page", "visitor", "expected"), CASES)
 def test_each_visitor_gets_exactly_what_their_role_allows(
-    console_app: Any, db: Database, people: People, page: str, visitor: str, expected: Any
+    secret_app: Any, db: Database, people: People, page: str, visitor: str, expected: Any
 ) -> None:
     method, path, _ = MATRIX[page]
-    response = browser_of(console_app, db, visitor).client.open(
+    response = browser_of(secret_app, db, visitor).client.open(
         f"/console/acme{path}", method=method
     )
     if isinstance(expected, str):
@@ -82,9 +82,9 @@ def test_each_visitor_gets_exactly_what_their_role_allows(
     ],
 )
 def test_the_sidebar_lists_only_the_built_pages_the_role_may_open(
-    console_app: Any, db: Database, people: People, visitor: str, pages: list[str]
+    secret_app: Any, db: Database, people: People, visitor: str, pages: list[str]
 ) -> None:
-    html = text(browser_of(console_app, db, visitor).get("/me"))
+    html = text(browser_of(secret_app, db, visitor).get("/me"))
     sidebar = html.split('aria-label="Console"', 1)[1].split("</nav>", 1)[0]
     shown = [
         label
@@ -106,29 +106,29 @@ def test_a_page_above_ones_role_is_the_403_page_naming_the_role_it_needs(
     def billing() -> str:
         return "the billing page"
 
-    console_app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": SECRET_KEY})
-    console_app.add_url_rule("/console/<org>/billing-test", "console.billing", billing)
-    admin = signed_in(console_app, db, "acme", EMAILS["admin"])
+    secret_app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": SECRET_KEY})
+    secret_app.add_url_rule("/console/<org>/billing-test", "console.billing", billing)
+    admin = signed_in(secret_app, db, "acme", EMAILS["admin"])
     refused = admin.client.get("/console/acme/billing-test")
     assert refused.status_code == 403
     assert "You do not have access to this page" in text(refused)
     assert "owner role" in text(refused)
-    owner = signed_in(console_app, db, "acme", EMAILS["owner"])
+    owner = signed_in(secret_app, db, "acme", EMAILS["owner"])
     assert text(owner.client.get("/console/acme/billing-test")) == "the billing page"
     # Built now, so listed for those who may open it, and only for them.
     assert ">Billing<" in text(owner.get("/me"))
     assert ">Billing<" not in text(admin.get("/me"))
-    console_app.extensions["scim_db"].dispose()
+    secret_app.extensions["scim_db"].dispose()
 
 
 def test_another_organizations_session_cookie_carried_by_hand_signs_nobody_in(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
     """The cookie names its organization: globex's, set on acme's path, is nobody at acme."""
-    globex = signed_in(console_app, db, "globex", "owner@globex.example")
+    globex = signed_in(secret_app, db, "globex", "owner@globex.example")
     value = globex.cookie()
     assert value
-    thief = Console(console_app.test_client(), "acme")
+    thief = Console(secret_app.test_client(), "acme")
     thief.client.set_cookie("console_session", value, path="/console/acme")
     response = thief.get("/me")
     assert response.status_code == 303
@@ -136,24 +136,24 @@ def test_another_organizations_session_cookie_carried_by_hand_signs_nobody_in(
 
 
 def test_an_unknown_organizations_console_looks_like_a_known_one_to_a_stranger(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
     """Its pages send a stranger to sign in, as acme's do; only the slug typed is shown."""
-    stranger = Console(console_app.test_client(), "initech")
+    stranger = Console(secret_app.test_client(), "initech")
     assert (
         stranger.get("/").headers["Location"] == "/console/initech/sign-in?next=/console/initech/"
     )
     page = stranger.get("/sign-in")
     assert page.status_code == 200
     assert "initech" in text(page)
-    acme_page = text(Console(console_app.test_client(), "acme").get("/sign-in"))
+    acme_page = text(Console(secret_app.test_client(), "acme").get("/sign-in"))
     assert "Acme" not in acme_page  # the organization's name is not told to strangers
 
 
 def test_a_malformed_organization_in_the_path_is_the_404_page(
-    console_app: Any, people: People
+    secret_app: Any, people: People
 ) -> None:
-    response = console_app.test_client().get("/console/Not_A_Slug/")
+    response = secret_app.test_client().get("/console/Not_A_Slug/")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
 

@@ -17,23 +17,22 @@ from .console_client import (
     Console,
     People,
     clock,
-    console_app,
     people,
     redirected_to,
     signed_in,
     text,
 )
 
-__all__ = ["clock", "console_app", "people"]  # fixtures, imported to be used here
+__all__ = ["clock", "people"]  # fixtures, imported to be used here
 
 IDLE = 30 * 60
 ABSOLUTE = 12 * 3600
 
 
 def test_a_session_ends_after_the_idle_timeout_and_says_why(
-    console_app: Any, db: Database, people: People, clock: list[float]
+    secret_app: Any, db: Database, people: People, clock: list[float]
 ) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["admin"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["admin"])
     clock[0] += IDLE + 1
     assert redirected_to(browser.get("/")).startswith("/console/acme/sign-in")
     assert "signed out after 30 minutes without activity" in text(browser.get("/sign-in"))
@@ -41,9 +40,9 @@ def test_a_session_ends_after_the_idle_timeout_and_says_why(
 
 
 def test_activity_keeps_a_session_alive_until_its_absolute_lifetime(
-    console_app: Any, db: Database, people: People, clock: list[float]
+    secret_app: Any, db: Database, people: People, clock: list[float]
 ) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["admin"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["admin"])
     elapsed = 0
     while elapsed + IDLE - 60 <= ABSOLUTE:
         clock[0] += IDLE - 60
@@ -69,9 +68,9 @@ def test_the_limits_are_settings(db: Database, people: People, clock: list[float
 
 
 def test_a_deactivated_member_loses_the_console_at_their_next_request(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["admin"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["admin"])
     assert browser.get("/").status_code == 200
     set_active(people.acme, people.admin.id, False)
     assert redirected_to(browser.get("/")).startswith("/console/acme/sign-in")
@@ -81,9 +80,9 @@ def test_a_deactivated_member_loses_the_console_at_their_next_request(
 
 
 def test_a_removed_member_loses_the_console_at_their_next_request(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["member"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["member"])
     assert browser.get("/me").status_code == 200
     removed = people.acme.scim.call("DELETE", f"/Users/{people.member.id}")
     assert removed.status_code == 204
@@ -91,9 +90,9 @@ def test_a_removed_member_loses_the_console_at_their_next_request(
 
 
 def test_a_demoted_admin_loses_the_overview_at_their_next_request(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["admin"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["admin"])
     assert ">Overview<" in text(browser.get("/"))
     with db.unit_of_work(write=True) as session:
         session.execute(update(UserRow).where(UserRow.id == people.admin.id).values(role="member"))
@@ -102,18 +101,18 @@ def test_a_demoted_admin_loses_the_overview_at_their_next_request(
 
 
 def test_signing_out_ends_the_session_and_says_so(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["owner"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["owner"])
     assert redirected_to(browser.post("/sign-out")) == "/console/acme/sign-in"
     assert "You have signed out." in text(browser.get("/sign-in"))
     assert browser.get("/me").status_code == 303
 
 
 def test_a_state_changing_request_without_the_csrf_token_is_refused_with_a_page(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["owner"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["owner"])
     for data in ({}, {"csrf_token": "forged"}):
         refused = browser.post("/sign-out", data, csrf=False)
         assert refused.status_code == 400
@@ -123,9 +122,9 @@ def test_a_state_changing_request_without_the_csrf_token_is_refused_with_a_page(
 
 
 def test_htmx_requests_may_carry_the_csrf_token_in_a_header(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["owner"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["owner"])
     token = browser.csrf()
     response = browser.client.post("/console/acme/sign-out", headers={"X-CSRF-Token": token})
     assert response.status_code == 303
@@ -133,16 +132,16 @@ def test_htmx_requests_may_carry_the_csrf_token_in_a_header(
 
 
 def test_another_sessions_csrf_token_is_refused(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
-    mine = signed_in(console_app, db, "acme", EMAILS["owner"])
-    theirs = signed_in(console_app, db, "acme", EMAILS["admin"])
+    mine = signed_in(secret_app, db, "acme", EMAILS["owner"])
+    theirs = signed_in(secret_app, db, "acme", EMAILS["admin"])
     refused = mine.post("/sign-out", {"csrf_token": theirs.csrf()}, csrf=False)
     assert refused.status_code == 400
 
 
-def test_signing_in_gives_a_new_csrf_secret(console_app: Any, db: Database, people: People) -> None:
-    browser = Console(console_app.test_client(), "acme")
+def test_signing_in_gives_a_new_csrf_secret(secret_app: Any, db: Database, people: People) -> None:
+    browser = Console(secret_app.test_client(), "acme")
     before = browser.csrf()
     browser.sign_in_with_link(db, EMAILS["admin"])
     assert browser.csrf() != before
@@ -158,9 +157,9 @@ def test_signing_in_gives_a_new_csrf_secret(console_app: Any, db: Database, peop
     ],
 )
 def test_the_session_cookie_is_httponly_lax_scoped_and_secure_but_on_the_loopback(
-    console_app: Any, db: Database, people: People, base_url: str, secure: bool
+    secret_app: Any, db: Database, people: People, base_url: str, secure: bool
 ) -> None:
-    response = console_app.test_client().get("/console/acme/sign-in", base_url=base_url)
+    response = secret_app.test_client().get("/console/acme/sign-in", base_url=base_url)
     cookie = response.headers["Set-Cookie"]
     attributes = [part.strip() for part in cookie.split(";")]
     assert attributes[0].startswith("console_session=")
@@ -169,8 +168,8 @@ def test_the_session_cookie_is_httponly_lax_scoped_and_secure_but_on_the_loopbac
     assert not any(a.startswith(("Max-Age", "Expires", "Domain")) for a in attributes)
 
 
-def test_a_tampered_cookie_signs_nobody_in(console_app: Any, db: Database, people: People) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["owner"])
+def test_a_tampered_cookie_signs_nobody_in(secret_app: Any, db: Database, people: People) -> None:
+    browser = signed_in(secret_app, db, "acme", EMAILS["owner"])
     value = browser.cookie()
     assert value
     browser.client.set_cookie("console_session", value[:-2] + "xx", path="/console/acme")
@@ -179,9 +178,9 @@ def test_a_tampered_cookie_signs_nobody_in(console_app: Any, db: Database, peopl
 
 @pytest.mark.parametrize("path", ["/", "/me", "/sign-in", "/no-such-page"])
 def test_every_console_answer_carries_the_security_headers(
-    console_app: Any, db: Database, people: People, path: str
+    secret_app: Any, db: Database, people: People, path: str
 ) -> None:
-    browser = signed_in(console_app, db, "acme", EMAILS["owner"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["owner"])
     response = browser.get(path)
     csp = response.headers["Content-Security-Policy"]
     for directive in (
@@ -198,10 +197,10 @@ def test_every_console_answer_carries_the_security_headers(
 
 
 def test_pages_have_no_inline_script_or_style(
-    console_app: Any, db: Database, people: People
+    secret_app: Any, db: Database, people: People
 ) -> None:
     """The CSP would block them: a page that relied on one would break in browsers."""
-    browser = signed_in(console_app, db, "acme", EMAILS["owner"])
+    browser = signed_in(secret_app, db, "acme", EMAILS["owner"])
     for path in ("/", "/me"):
         html = text(browser.get(path))
         assert "style=" not in html
@@ -212,21 +211,21 @@ def test_pages_have_no_inline_script_or_style(
 
 
 def test_the_request_log_never_shows_a_sign_in_links_secret(
-    console_app: Any, db: Database, people: People, capsys: pytest.CaptureFixture[str]
+    secret_app: Any, db: Database, people: People, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from scim_server.services import sign_in_links
 
     path = sign_in_links.issue(db, "acme", EMAILS["owner"]).path
     secret = path.rsplit("/", 1)[1]
-    console_app.test_client().get(path)
-    console_app.test_client().put(path)  # a 405: no view runs, the log still redacts
+    secret_app.test_client().get(path)
+    secret_app.test_client().put(path)  # a 405: no view runs, the log still redacts
     logged = capsys.readouterr().err
     assert "/console/acme/sign-in/{secret}" in logged
     assert secret not in logged
 
 
-def test_the_static_files_are_served_from_the_package(console_app: Any) -> None:
-    client = console_app.test_client()
+def test_the_static_files_are_served_from_the_package(secret_app: Any) -> None:
+    client = secret_app.test_client()
     with client.get("/static/console/console.css") as css:
         assert css.status_code == 200 and css.mimetype == "text/css"
     with client.get("/static/vendor/htmx-2.0.11.min.js") as htmx:
