@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -64,6 +64,13 @@ class ConsolePage:
     page: Page
     server: LiveServer
     target: ScimTarget
+    # What the browser's console reported as errors: a CSP violation (an inline style or
+    # script, a file from elsewhere) or a script that failed.
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     @property
     def slug(self) -> str:

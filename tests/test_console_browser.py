@@ -54,6 +54,20 @@ def test_an_owner_signs_in_with_the_links_button_and_every_page_is_accessible(
     check_accessibility(page, "the 404 page")
 
 
+def test_the_pages_load_their_script_and_styles_without_breaking_the_csp(
+    console_page: ConsolePage,
+) -> None:
+    page = console_page.sign_in()
+    for path in ("/", "/me"):
+        console_page.open(path)
+        assert page.evaluate("typeof window.htmx") == "object"  # the vendored htmx ran
+        background = page.evaluate(
+            "getComputedStyle(document.querySelector('.masthead')).backgroundColor"
+        )
+        assert background == "rgb(29, 59, 95)"  # the stylesheet applied
+    assert console_page.errors == []
+
+
 def test_the_pages_are_accessible_at_phone_width_too(console_page: ConsolePage) -> None:
     page = console_page.sign_in()
     page.set_viewport_size(PHONE)

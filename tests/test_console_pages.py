@@ -6,12 +6,14 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from scim_server.persistence.db import Database
 from scim_server.persistence.models import AuditEvent, Organization
 from scim_server.persistence.types import utcnow
 from scim_server.services import access, billing, console
+from scim_server.services.audit import Actor
 
 from .admin_client import add_member, new_org
 from .console_client import EMAILS, People, people, signed_in, text
@@ -114,3 +116,29 @@ def acting_as_owner(db: Database) -> access.Acting:
         org = session.scalar(select(Organization))
         assert org is not None
         return access.acting_as(owner, org.pk, org.slug, org.plan, "console")
+
+
+def test_the_console_acts_as_the_signed_in_member_through_the_console_channel(
+    db: Database, people: People
+) -> None:
+    seen = console.visitor(db, "acme", people.admin.id)
+    assert seen.acting.actor == Actor("member", people.admin.id, "console")
+    assert seen.org_name == "Acme" and seen.member.display_name == "Ada Admin"
+
+
+def test_an_unexpected_error_is_the_500_page_with_the_request_id_and_no_traceback(
+    secret_app: Any, db: Database, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    browser = signed_in(secret_app, db, "acme", EMAILS["admin"])
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("a secret detail of the failure")
+
+    monkeypatch.setattr(console, "overview", broken)
+    response = browser.client.get("/console/acme/", headers={"X-Request-Id": "req-1234"})
+    assert response.status_code == 500
+    assert response.mimetype == "text/html"
+    assert "Sorry, there is a problem with the console" in text(response)
+    assert "req-1234" in text(response)
+    assert "secret detail" not in text(response) and "Traceback" not in text(response)
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
