@@ -54,7 +54,9 @@ class Chart:
 
 def seat_history(plan: Plan, points: Sequence[Point]) -> Chart:
     types = plan.seat_types
-    top = _ceiling(max([1, *(max(*p.assigned.values(), *p.purchased.values()) for p in points)]))
+    top, steps = _axis(
+        max([1, *(max(*p.assigned.values(), *p.purchased.values()) for p in points)])
+    )
     span = max(1, len(points) - 1)
     right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
 
@@ -76,7 +78,7 @@ def seat_history(plan: Plan, points: Sequence[Point]) -> Chart:
         bought = [p.purchased[seat_type.id] for p in points]
         series.append(Series(f"{seat_type.name} assigned", colour, line(held)))
         series.append(Series(f"{seat_type.name} purchased", f"{colour} purchased", line(bought)))
-    y_ticks = [Tick(y(v), str(v)) for v in _steps(top)]
+    y_ticks = [Tick(y(v), str(v)) for v in steps]
     x_ticks = _x_ticks(points, x)
     rows = [
         Row(p.day, [(p.assigned[t.id], p.purchased[t.id]) for t in types])
@@ -107,20 +109,16 @@ def _short(day: date) -> str:
     return f"{day.day} {day:%b}"
 
 
-def _ceiling(value: int) -> int:
-    """A round top for the axis, a little above the highest count."""
-    magnitude = 10 ** max(0, int(math.log10(value)))
-    for step in (1, 2, 5, 10):
-        top = step * magnitude
-        if top >= value * 1.1:
-            return top
-    return 10 * magnitude  # pragma: no cover
-
-
-def _steps(top: int) -> list[int]:
-    if top < 4:
-        return list(range(top + 1))
-    return [round(top * i / 4) for i in range(5)]
+def _axis(highest: int) -> tuple[int, list[int]]:
+    """A top a little above the highest count, and 3 to 6 ticks a round step apart."""
+    wanted = max(1, math.ceil(highest * 1.1))
+    step = 1
+    for magnitude in (10**k for k in range(10)):
+        step = next((s * magnitude for s in (1, 2, 5) if wanted / (s * magnitude) <= 5), 0)
+        if step:
+            break
+    top = step * math.ceil(wanted / step)
+    return top, list(range(0, top + 1, step))
 
 
 def _month_end(day: date) -> bool:
