@@ -73,7 +73,7 @@ def new_org(
     return Org(client, db, slug, org_pk, scim, Person(owner_id, created.owner_api_token))
 
 
-def add_member(org: Org, name: str, role: str = "member", **attributes: Any) -> Person:
+def add_member(org: Org, name: str, /, role: str = "member", **attributes: Any) -> Person:
     """A member provisioned over SCIM (so their seat is resolved), given a role and a token."""
     body = {"schemas": [USER], "userName": name, **attributes}
     response = org.scim.call("POST", "/Users", body)

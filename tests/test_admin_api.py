@@ -187,24 +187,34 @@ def test_members_are_filtered_by_seat_type_role_and_status(acme: Org, admin: Per
     assert ids(status="active", seat_type="chat_code") == {acme.owner.id, admin.id, people[2].id}
 
 
-def test_members_are_paged_in_a_stable_order_with_a_total(acme: Org, admin: Person) -> None:
+def test_members_are_paged_in_username_order_with_cursors_and_a_total(
+    acme: Org, admin: Person
+) -> None:
     add_members(acme, 5)
-    pages = [
-        acme.call(admin.token, "GET", "/members", query={"page": n, "per_page": 3}).json
-        for n in (1, 2, 3)
-    ]
-    assert [len(p["members"]) for p in pages] == [3, 3, 1]
-    assert {p["total"] for p in pages} == {7}
-    assert (pages[1]["page"], pages[1]["per_page"]) == (2, 3)
-    listed = [m["id"] for p in pages for m in p["members"]]
-    assert len(set(listed)) == 7
-    again = acme.call(admin.token, "GET", "/members", query={"per_page": 500}).json
-    assert [m["id"] for m in again["members"]] == listed
+
+    def page(**query: Any) -> Any:
+        response = acme.call(admin.token, "GET", "/members", query={"per_page": 3, **query})
+        assert response.status_code == 200, response.json
+        return response.json
+
+    first = page()
+    second = page(after=first["after"])
+    third = page(after=second["after"])
+    assert [len(p["members"]) for p in (first, second, third)] == [3, 3, 1]
+    assert {(p["total"], p["total_exact"]) for p in (first, second, third)} == {(7, True)}
+    assert (first["before"], third["after"]) == (None, None)
+    listed = [m["user_name"] for p in (first, second, third) for m in p["members"]]
+    assert listed == sorted(listed) and len(set(listed)) == 7
+    back = page(before=third["before"])
+    assert [m["id"] for m in back["members"]] == [m["id"] for m in second["members"]]
+    assert back["after"] == second["after"] and back["before"] == second["before"]
 
 
 def test_member_listing_parameters_are_validated(acme: Org, admin: Person) -> None:
     too_many = acme.call(admin.token, "GET", "/members", query={"per_page": 501})
     assert "per_page" in error(too_many, 422, "invalid_input")["fields"]
+    both = acme.call(admin.token, "GET", "/members", query={"after": "x", "before": "y"})
+    assert "before" in error(both, 422, "invalid_input")["fields"]
     wrong_type = acme.call(admin.token, "GET", "/members", query={"seat_type": "premium"})
     assert "premium" in error(wrong_type, 422, "invalid_input")["fields"]["seat_type"][0]
     unknown = acme.call(admin.token, "GET", "/members", query={"colour": "red"})

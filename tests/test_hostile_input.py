@@ -350,12 +350,17 @@ def test_a_nul_in_an_admin_api_body_or_query_is_refused_with_forbidden_character
     assert "action" in admin_error(listing, 400, "forbidden_character")["message"]
 
 
-def test_a_nul_in_a_url_path_names_nothing_on_every_protocol(app: Any, api: Api) -> None:
+def test_a_nul_in_a_url_path_names_nothing_on_every_protocol(
+    app: Any, api: Api, secret_app: Any
+) -> None:
     assert_scim_error(api.call("GET", "/Users/a%00b"), 404)
     assert_scim_error(api.call("PATCH", "/Groups/%00", {"schemas": [PATCH], "Operations": []}), 404)
     admin_error(app.test_client().get("/api/v1/members/a%00b"), 404, "not_found")
     sso = app.test_client().get("/sso/%00/login")
     admin_error(sso, 404, "not_found")
+    for path, status in (("/console/acme/%00", 404), ("/console/%00/", 404), ("/console/acme/sign-in?next=%00", 400)):  # fmt: skip
+        page = secret_app.test_client().get(path)
+        assert (page.status_code, page.mimetype) == (status, "text/html"), path
 
 
 def test_a_nul_in_a_scim_query_parameter_is_refused_with_invalid_value(api: Api) -> None:

@@ -103,10 +103,17 @@ def organization() -> Response:
 def list_members() -> Response:
     query = schemas.load(schemas.MemberQuery(), request.args.to_dict())
     status = query.get("status")
-    wanted = members.MemberFilter(
-        query.get("seat_type"), query.get("role"), None if status is None else status == "active"
+    wanted = members.search_filter(
+        query.get("q"),
+        query.get("email"),
+        seat_type=query.get("seat_type"),
+        role=query.get("role"),
+        active=None if status is None else status == "active",
+        waiting=query.get("waiting"),
     )
-    page = members.listing(db(), acting(), wanted, query["page"], query["per_page"])
+    page = members.listing(
+        db(), acting(), wanted, query["per_page"], query.get("after"), query.get("before")
+    )
     return respond(schemas.MemberPageOut(), page)
 
 

@@ -51,11 +51,20 @@ def flatten(messages: Any, path: str = "") -> dict[str, list[str]]:
 
 
 class MemberQuery(Schema):
+    q = fields.String(validate=validate.Length(min=1, max=255))
+    email = text()
     seat_type = text()
     role = fields.String(validate=validate.OneOf(ROLES))
     status = fields.String(validate=validate.OneOf(["active", "inactive"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10**9))
+    waiting = fields.Boolean(truthy={"true"}, falsy={"false"})
+    after = text()
+    before = text()
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+    @validates_schema
+    def _one_cursor(self, data: dict[str, Any], **_: Any) -> None:
+        if "after" in data and "before" in data:
+            raise ValidationError("name one cursor: after or before", field_name="before")
 
 
 class MemberPatch(Schema):
@@ -156,9 +165,10 @@ class MemberOut(Schema):
 
 class MemberPageOut(Schema):
     members = fields.List(fields.Nested(MemberOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
     total = fields.Integer()
+    total_exact = fields.Boolean()
+    after = fields.String(allow_none=True)
+    before = fields.String(allow_none=True)
 
 
 class MembersOut(Schema):

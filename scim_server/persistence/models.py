@@ -73,6 +73,16 @@ class SeatAllocation(Base):
 
 
 WAITING = "waiting_since IS NOT NULL"
+# The few members who are not plain members (admins, owners), and those deactivated: the
+# console filters on both, and partial indexes hold only them, so a create writes neither.
+STAFF = "role <> 'member'"
+INACTIVE = "active = false"
+# An email key is kept only when it differs from the userName's (scim/resources.py).
+HAS_EMAIL_KEY = "email_key IS NOT NULL"
+
+# A comparison key: compared and ordered by code point on both databases (SQLite's BINARY;
+# "C" on PostgreSQL, whatever the database's own collation), so that a prefix is a range.
+Key = String(255).with_variant(String(255, collation="C"), "postgresql")
 
 
 class UserRow(Base):
@@ -98,15 +108,47 @@ class UserRow(Base):
             sqlite_where=text(WAITING),
             postgresql_where=text(WAITING),
         ),
+        # The console's search (services/members.py): a prefix of any of these finds the
+        # member; each key is name_key() of its value (scim/resources.py, user_keys).
+        Index(
+            "ix_users_org_email",
+            "org_pk",
+            "email_key",
+            sqlite_where=text(HAS_EMAIL_KEY),
+            postgresql_where=text(HAS_EMAIL_KEY),
+        ),
+        Index("ix_users_org_display_name_key", "org_pk", "display_name_key"),
+        Index("ix_users_org_family_name", "org_pk", "family_name_key"),
+        Index(
+            "ix_users_org_staff",
+            "org_pk",
+            "role",
+            sqlite_where=text(STAFF),
+            postgresql_where=text(STAFF),
+        ),
+        Index(
+            "ix_users_org_inactive",
+            "org_pk",
+            "active",
+            sqlite_where=text(INACTIVE),
+            postgresql_where=text(INACTIVE),
+        ),
+        # Owners reclaim idle seats: "not seen for N days" is a range on this index.
+        Index("ix_users_org_last_sign_in", "org_pk", "last_sign_in_at"),
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
     org_pk: Mapped[int] = mapped_column(ForeignKey("organizations.pk", ondelete="CASCADE"))
     user_name: Mapped[str] = mapped_column(String(255))
-    user_name_key: Mapped[str] = mapped_column(String(255))
+    user_name_key: Mapped[str] = mapped_column(Key)
     external_id: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(255))
+    # Search keys: name_key of the primary email (None when it is the userName's),
+    # displayName and name.familyName.
+    email_key: Mapped[str | None] = mapped_column(Key)
+    display_name_key: Mapped[str | None] = mapped_column(Key)
+    family_name_key: Mapped[str | None] = mapped_column(Key)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The rest of the SCIM document (everything but id, meta, groups and password).
     data: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
@@ -127,6 +169,9 @@ class UserRow(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The member's latest sign-in (OIDC, or a console sign-in link); None: never, that the
+    # server knows of. Not part of the SCIM resource: signing in changes no version.
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class GroupRow(Base):
@@ -203,6 +248,24 @@ class Token(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class SignInLink(Base):
+    """A one-time console sign-in link an operator made for a member (docs/console.md).
+
+    Like a token, only the SHA-256 of the secret is stored. It is used by one conditional
+    UPDATE (used_at IS NULL AND expires_at > now), so two tabs cannot both sign in with it.
+    """
+
+    __tablename__ = "sign_in_links"
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    org_pk: Mapped[int] = mapped_column(ForeignKey("organizations.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEvent(Base):

@@ -49,16 +49,66 @@ class _CaseInsensitive:
     case_exact = False
 
 
+# A search key is compared by its start (the console's search): the first 255 characters,
+# what the key columns hold, are enough to find anyone.
+SEARCH_KEY_LENGTH = 255
+
+
 def user_columns(model: Any) -> dict[str, Any]:
     data = document(model)
     return {
         "user_name": _fits(model.user_name, UserRow.user_name, "userName"),
-        "user_name_key": _key(model.user_name, UserRow.user_name_key, "userName"),
         "external_id": _fits(model.external_id, UserRow.external_id, "externalId"),
         "display_name": _fits(model.display_name, UserRow.display_name, "displayName"),
         "active": model.active is not False,
         "data": data,
+        **user_keys(model.user_name, model.display_name, data),
     }
+
+
+def email_user_columns(email: str, display_name: str | None = None) -> dict[str, Any]:
+    """A user known by an email alone (an organization's first owner, a JIT sign-in)."""
+    data: dict[str, Any] = {
+        "userName": email,
+        "active": True,
+        "emails": [{"value": email, "primary": True, "type": "work"}],
+    }
+    if display_name:
+        data["displayName"] = display_name
+    return {
+        "user_name": email,
+        "external_id": None,
+        "display_name": display_name,
+        "active": True,
+        "data": data,
+        **user_keys(email, display_name, data),
+    }
+
+
+def user_keys(user_name: str, display_name: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The comparison forms a user is found by: userName (unique), and the search keys."""
+    name = data.get("name")
+    user_name_key = _key(user_name, UserRow.user_name_key, "userName")
+    email_key = search_key(primary_email(data))
+    return {
+        "user_name_key": user_name_key,
+        # Most IdPs send the email as the userName: then the userName's key serves, and
+        # the email's index (partial) gets no entry to write.
+        "email_key": None if email_key == user_name_key else email_key,
+        "display_name_key": search_key(display_name),
+        "family_name_key": search_key(name.get("familyName") if isinstance(name, dict) else None),
+    }
+
+
+def search_key(value: Any) -> str | None:
+    return name_key(value)[:SEARCH_KEY_LENGTH] if isinstance(value, str) and value else None
+
+
+def primary_email(data: dict[str, Any]) -> str | None:
+    """The email marked primary; else the first one (IdPs often send one, unmarked)."""
+    emails = [e for e in data.get("emails") or [] if isinstance(e, dict) and e.get("value")]
+    chosen = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
+    return str(chosen["value"]) if chosen else None
 
 
 def group_columns(model: Any) -> dict[str, Any]:

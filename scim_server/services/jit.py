@@ -35,7 +35,7 @@ from ..persistence.members import MemberRepository
 from ..persistence.models import UserRow
 from ..persistence.repositories import OrganizationRepository, UserRepository
 from ..persistence.types import utcnow
-from ..scim.resources import name_key
+from ..scim.resources import email_user_columns, name_key
 from . import audit, group_mappings, members
 from .audit import Actor
 from .oidc_settings import SignInSettings
@@ -164,6 +164,7 @@ def _returning(
     if not member.active:
         raise MemberDeactivated("this member is deactivated and cannot sign in")
     linked.last_sign_in_at = utcnow()
+    members.signed_in(member, linked.last_sign_in_at)
     _refresh_groups(session, settings, who, member)
 
 
@@ -174,6 +175,7 @@ def _link(session: Session, settings: SignInSettings, who: Identity, member: Use
     IdentityRepository(session, settings.org_pk).add(
         IdentityRow(user_pk=member.pk, issuer=who.issuer, subject=who.subject)
     )
+    members.signed_in(member, utcnow())
     audit.record(
         session, settings.org_pk, who.actor, "member.identity_linked", ("member", member.id),
         None, {"issuer": who.issuer, "subject": who.subject},
@@ -194,20 +196,10 @@ def _refresh_groups(
 
 
 def _create(session: Session, settings: SignInSettings, who: Identity, email: str) -> UserRow:
-    data: dict[str, Any] = {
-        "userName": email,
-        "active": True,
-        "emails": [{"value": email, "primary": True, "type": "work"}],
-    }
-    if who.name:
-        data["displayName"] = who.name
     row = stamp(
-        UserRow(
-            user_name=email, user_name_key=name_key(email), external_id=None,
-            display_name=who.name, active=True, data=data, role="member",
-            claim_groups=who.groups,
-        )
-    )  # fmt: skip
+        UserRow(**email_user_columns(email, who.name), role="member", claim_groups=who.groups)
+    )
+    members.signed_in(row, utcnow())
 
     def insert() -> None:
         UserRepository(session, settings.org_pk).add(row, f"a user with userName {email!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from ..errors import InvalidInput, NotFound
 from ..persistence.db import Database
 from ..persistence.members import MemberFilter, MemberRepository
 from ..persistence.models import UserRow
+from ..scim.resources import primary_email, search_key
 from . import audit
 from .access import Acting
 from .resources import touch
@@ -45,10 +47,14 @@ class Member:
 
 @dataclass(frozen=True)
 class MemberPage:
+    """Members in userName order; `after`/`before` are the cursors of the next and
+    previous pages (a member id), None at either end."""
+
     members: list[Member]
-    page: int
-    per_page: int
     total: int
+    total_exact: bool  # False: at least `total` match (a common search prefix)
+    after: str | None
+    before: str | None
 
 
 def describe(row: UserRow, plan: Plan) -> Member:
@@ -70,24 +76,52 @@ def describe(row: UserRow, plan: Plan) -> Member:
     )
 
 
-def primary_email(data: dict[str, Any]) -> str | None:
-    """The email marked primary; else the first one (IdPs often send one, unmarked)."""
-    emails = [e for e in data.get("emails") or [] if isinstance(e, dict) and e.get("value")]
-    chosen = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
-    return str(chosen["value"]) if chosen else None
+def signed_in(row: UserRow, at: datetime) -> None:
+    """Every sign-in (OIDC, or a console link) records when: owners find idle seats by it."""
+    row.last_sign_in_at = at
 
 
 def listing(
-    db: Database, acting: Acting, wanted: MemberFilter, page: int, per_page: int
+    db: Database,
+    acting: Acting,
+    wanted: MemberFilter,
+    limit: int,
+    after: str | None = None,
+    before: str | None = None,
 ) -> MemberPage:
+    """A page of members, searched and filtered in SQL (MemberRepository.page). A cursor
+    names the member a page starts after (or ends before); one removed since starts over."""
     acting.require("read_members")
     if wanted.seat_type is not None:
         check_seat_type(acting.plan, wanted.seat_type, "seat_type")
     with db.unit_of_work() as session:
         repository = MemberRepository(session, acting.org_pk)
-        rows = repository.page(wanted, (page - 1) * per_page, per_page)
-        members = [describe(row, acting.plan) for row in rows]
-        return MemberPage(members, page, per_page, repository.count(wanted))
+        after_key = repository.key_of(after) if after is not None else None
+        before_key = repository.key_of(before) if before is not None and after is None else None
+        found = repository.page(wanted, limit, after_key, before_key)
+        members = [describe(row, acting.plan) for row in found.rows]
+        first, last = (found.rows[0].id, found.rows[-1].id) if found.rows else (None, None)
+        if before_key is None:  # forwards: earlier pages exist when this one has a cursor
+            more_after, more_before = found.more, after_key is not None
+        else:  # backwards: the member named by the cursor follows this page
+            more_after, more_before = True, found.more
+        return MemberPage(
+            members,
+            found.total,
+            found.exact,
+            after=last if more_after else None,
+            before=first if more_before else None,
+        )
+
+
+def search_filter(
+    query: str | None = None, email: str | None = None, **criteria: Any
+) -> MemberFilter:
+    """A listing's criteria, with a search and an email as the keys they are compared by."""
+    query = query.strip() if query else None
+    return MemberFilter(
+        search=search_key(query), email=search_key(email.strip()) if email else None, **criteria
+    )
 
 
 def get(db: Database, acting: Acting, member_id: str) -> Member:

@@ -14,7 +14,7 @@ from ..persistence.db import Database
 from ..persistence.models import Organization, SeatAllocation, UserRow
 from ..persistence.repositories import OrganizationRepository, UserRepository
 from ..persistence.types import utcnow
-from ..scim.resources import name_key
+from ..scim.resources import email_user_columns, name_key
 from . import audit, tokens
 from .audit import OPERATOR
 from .resources import stamp
@@ -78,21 +78,7 @@ def describe(org: Organization) -> dict[str, Any]:
 
 
 def _owner(email: str) -> UserRow:
-    data = {
-        "userName": email,
-        "active": True,
-        "emails": [{"value": email, "primary": True, "type": "work"}],
-    }
-    row = UserRow(
-        user_name=email,
-        user_name_key=name_key(email),
-        external_id=None,
-        display_name=None,
-        active=True,
-        data=data,
-        role="primary_owner",
-    )
-    return stamp(row)
+    return stamp(UserRow(**email_user_columns(email), role="primary_owner"))
 
 
 def _check(name: str, slug: str, plan: str, seats: dict[str, int], owner_email: str) -> None:
