@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as configuration
 from . import inputs, logs
-from .api import admin, health, scim, sso
+from .api import admin, console, health, scim, sso
 from .errors import DomainError, api_error_body, is_scim_path, scim_error
 
 log = logging.getLogger("scim_server.request")
@@ -35,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(scim.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(sso.blueprint)
+    app.register_blueprint(console.blueprint)
     _register_request_log(app)
     app.before_request(_check_url)
     _register_error_handlers(app)
@@ -43,7 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _without_html(response: Response) -> Response:
-    """No answer of this server is HTML, including those werkzeug shapes by default.
+    """werkzeug's default HTML is no answer's: the APIs answer JSON, the console its pages.
 
     A redirect's "Redirecting..." page goes (its Location header is the answer), and an
     answer without content (204, 304, an automatic OPTIONS, a redirect) carries no
@@ -82,7 +83,7 @@ def _register_request_log(app: Flask) -> None:
             "request",
             request_id=g.get("request_id"),
             method=request.method,
-            path=request.path,
+            path=g.get("log_path") or request.path,
             status=response.status_code,
             duration_ms=round(
                 (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
@@ -93,7 +94,8 @@ def _register_request_log(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    """Every error is a SCIM Error body under /scim/v2 and JSON elsewhere; never HTML."""
+    """Every error is a SCIM Error body under /scim/v2, an HTML page of the console under
+    /console, and JSON elsewhere; never a traceback."""
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -101,6 +103,8 @@ def _register_error_handlers(app: Flask) -> None:
         detail = _detail(exc)
         if is_scim_path(request.path):
             return scim.scim_response(scim_error(status, detail), status)
+        if request.path.startswith("/console/"):
+            return console.status_page(status)
         return app.response_class(
             _json({"error": {"code": _code(status), "message": detail}}),
             status=status,
@@ -112,6 +116,8 @@ def _register_error_handlers(app: Flask) -> None:
         """One raised where no blueprint's handlers apply (before_request, an unknown path)."""
         if is_scim_path(request.path):
             return scim.error_response(exc)
+        if request.path.startswith("/console/"):
+            return console.status_page(exc.status)
         payload, status = api_error_body(exc)
         return app.response_class(_json(payload), status=status, mimetype="application/json")
 
@@ -128,6 +134,8 @@ def _register_error_handlers(app: Flask) -> None:
         detail = f"internal server error (request id {g.get('request_id')})"
         if is_scim_path(request.path):
             return scim.scim_response(scim_error(500, detail), 500)
+        if request.path.startswith("/console/"):
+            return console.status_page(500, f"Request id {g.get('request_id')}.")
         return app.response_class(
             _json({"error": {"code": "internal", "message": detail}}),
             status=500,

@@ -9,11 +9,13 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 from typing import Any
 
 import pytest
 
 from scim_server import cli
+from scim_server.mappings_file import MappingErrors, load_mapping
 from scim_server.persistence.db import Database
 
 from .admin_client import Org, Person, acme, admin
@@ -348,12 +350,17 @@ def test_a_nul_in_an_admin_api_body_or_query_is_refused_with_forbidden_character
     assert "action" in admin_error(listing, 400, "forbidden_character")["message"]
 
 
-def test_a_nul_in_a_url_path_names_nothing_on_every_protocol(app: Any, api: Api) -> None:
+def test_a_nul_in_a_url_path_names_nothing_on_every_protocol(
+    app: Any, api: Api, secret_app: Any
+) -> None:
     assert_scim_error(api.call("GET", "/Users/a%00b"), 404)
     assert_scim_error(api.call("PATCH", "/Groups/%00", {"schemas": [PATCH], "Operations": []}), 404)
     admin_error(app.test_client().get("/api/v1/members/a%00b"), 404, "not_found")
     sso = app.test_client().get("/sso/%00/login")
     admin_error(sso, 404, "not_found")
+    for path, status in (("/console/acme/%00", 404), ("/console/%00/", 404), ("/console/acme/sign-in?next=%00", 400)):  # fmt: skip
+        page = secret_app.test_client().get(path)
+        assert (page.status_code, page.mimetype) == (status, "text/html"), path
 
 
 def test_a_nul_in_a_scim_query_parameter_is_refused_with_invalid_value(api: Api) -> None:
@@ -566,3 +573,172 @@ def test_patch_operations_that_are_not_a_list_of_objects_are_refused_with_invali
             response = api.call("PATCH", path, body)
             assert_scim_error(response, 400, "invalidValue")
             assert "operations" in detail(response).lower(), (operations, detail(response))
+
+
+# --- mapping files: what YAML expands to, and what its tags build (findings 1 and 8) ---------
+
+BILLION_LAUGHS = """\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+plan: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+rules: []
+"""
+
+
+def mapping_errors(text: str) -> list[tuple[int, str]]:
+    with pytest.raises(MappingErrors) as refused:
+        load_mapping(text, "enterprise")
+    return [(error.line, error.message) for error in refused.value.errors]
+
+
+def test_a_yaml_alias_bomb_is_refused_before_anything_expands_it() -> None:
+    started = time.perf_counter()
+    [(line, message)] = mapping_errors(BILLION_LAUGHS)
+    assert time.perf_counter() - started < 1.0
+    assert line == 6  # where the values first exceed the bound: f's 100,000-odd
+    assert (
+        message
+        == "not valid YAML: the file holds more than 100,000 values once its aliases are expanded"
+    )
+
+
+def test_yaml_aliases_beyond_the_limit_are_refused_and_a_thousand_are_read() -> None:
+    def with_aliases(count: int) -> str:
+        rules = "".join(f"  - {{group: G{i}, seat_type: *t}}\n" for i in range(count))
+        return f"plan: enterprise\nrules:\n  - {{group: G, seat_type: &t chat}}\n{rules}"
+
+    [(_, message)] = mapping_errors(with_aliases(1_001))
+    assert message == "not valid YAML: the file uses more than 1,000 aliases"
+    assert len(load_mapping(with_aliases(1_000), "enterprise").rules) == 1_001
+
+
+def test_yaml_nested_deeper_than_the_limit_is_refused_with_its_line() -> None:
+    deep = "[" * 17 + "]" * 17
+    [(line, message)] = mapping_errors(f"plan: enterprise\nrules:\n  - group: {deep}\n")
+    assert line == 3 and "nested too deeply" in message and "16" in message
+    [(line, message)] = mapping_errors("plan: enterprise\nrules: &r [*r]\n")
+    assert (line, message) == (2, "not valid YAML: an alias stands inside the collection it names")
+
+
+def test_a_yaml_alias_bomb_is_a_422_on_the_admin_api_and_an_error_of_the_cli(
+    acme: Org, admin: Person, run_cli: Any, tmp_path: Any
+) -> None:
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    for method, path in (("PUT", "/group-mappings"), ("POST", "/group-mappings/plan")):
+        response = acme.client.open(
+            f"/api/v1{path}", method=method, data=BILLION_LAUGHS, headers=headers,
+            content_type="application/yaml",
+        )  # fmt: skip
+        [error] = admin_error(response, 422, "invalid_mapping")["errors"]
+        assert error["line"] == 6
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BILLION_LAUGHS)
+    for command in ("check", "plan", "apply"):
+        code, err = run_cli("mappings", command, str(bomb), "--org", "acme")
+        assert code == 1 and err.startswith(f"{bomb}:6: not valid YAML: the file holds more"), err
+
+
+def test_a_yaml_tag_whose_value_it_cannot_build_is_an_error_at_its_line() -> None:
+    for tagged in ("!!int x", "!!float x", "!!bool x", "!!timestamp x", "!!int " + "9" * 5_000):
+        [(line, message)] = mapping_errors(
+            f"plan: enterprise\nrules:\n  - {{group: {tagged}, seat_type: chat}}\n"
+        )
+        assert line == 3 and message.startswith("not valid YAML: "), (tagged, message)
+        assert len(message) < 200
+    [(line, message)] = mapping_errors("plan: !!binary aGVsbG8=\nrules: []\n")
+    assert line == 1 and "tag:yaml.org,2002:binary" in message
+
+
+def test_a_5000_digit_integer_in_a_mapping_sent_as_json_is_an_error_at_its_line(
+    acme: Org, admin: Person
+) -> None:
+    digits = "9" * 5_000
+    body = f'{{"plan": "enterprise",\n "rules": [\n  {{"group": "x", "seat_type": "chat", "priority": {digits}}}]}}'
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    response = acme.client.put(
+        "/api/v1/group-mappings", data=body, headers=headers, content_type="application/json"
+    )
+    [error] = admin_error(response, 422, "invalid_mapping")["errors"]
+    assert error["line"] == 3 and len(error["message"]) < 200
+
+
+def test_a_python_tag_is_refused_and_nothing_runs(tmp_path: Any) -> None:
+    marker = tmp_path / "ran"
+    for tag in ("!!python/object/apply:os.system", "!!python/object/new:os.system"):
+        text = f"plan: {tag} ['touch {marker}']\nrules: []\n"
+        [(line, message)] = mapping_errors(text)
+        assert line == 1 and "could not determine a constructor" in message
+    assert not marker.exists()
+
+
+# --- removing by value (found beside the list: a 4 MB PATCH held a worker 45 s) --------------
+
+
+def test_removing_thousands_of_members_by_value_costs_what_it_names(api: Api) -> None:
+    users = [new_user(api, f"member{i}@example.com")["id"] for i in range(60)]
+    body = {"schemas": [GROUP], "displayName": "Big", "members": [{"value": u} for u in users]}
+    group = api.call("POST", "/Groups", body).json
+    unknown = [{"value": f"00000000-0000-7000-8000-{i:012d}"} for i in range(20_000)]
+    remove = {
+        "op": "Remove",
+        "path": "members",
+        "value": [{"value": u} for u in users[:50]] + unknown,
+    }
+    started = time.perf_counter()
+    response = api.call(
+        "PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH], "Operations": [remove]}
+    )
+    assert response.status_code == 204, response.json
+    assert time.perf_counter() - started < 3  # it was 45 s for 70,000 values
+    members = api.call("GET", f"/Groups/{group['id']}").json["members"]
+    assert sorted(m["value"] for m in members) == sorted(users[50:])
+
+
+def test_member_operations_by_value_apply_in_their_order(api: Api) -> None:
+    user = new_user(api, "ordered@example.com")["id"]
+    group = api.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "O"}).json
+    add = {"op": "add", "path": "members", "value": [{"value": user}]}
+    remove = {"op": "remove", "path": "members", "value": [{"value": user}]}
+    for operations, expected in (([add, remove], []), ([remove, add], [user])):
+        body = {
+            "schemas": [PATCH],
+            "Operations": [*operations, {"op": "replace", "path": "displayName", "value": "P"}],
+        }
+        assert api.call("PATCH", f"/Groups/{group['id']}", body).status_code == 204
+        found = api.call("GET", f"/Groups/{group['id']}").json
+        assert [m["value"] for m in found.get("members", [])] == expected
+        assert found["displayName"] == "P"
+
+
+def test_a_remove_by_more_values_than_a_filter_has_terms_is_refused_for_users(api: Api) -> None:
+    user = new_user(api, "emails@example.com", emails=[{"value": "e@x.example", "type": "work"}])
+    values = [{"value": f"e{i}@x.example"} for i in range(20_000)]
+    path = f"/Users/{user['id']}"
+    for count in (201, 20_000):
+        remove = {"op": "remove", "path": "emails", "value": values[:count]}
+        started = time.perf_counter()
+        response = api.call("PATCH", path, {"schemas": [PATCH], "Operations": [remove]})
+        assert_scim_error(response, 400, "invalidValue")
+        assert "more than 200" in detail(response)
+        assert time.perf_counter() - started < 1  # refused before a filter of them is parsed
+    remove = {"op": "remove", "path": "emails", "value": [{"value": "e@x.example"}, *values[:199]]}
+    response = api.call("PATCH", path, {"schemas": [PATCH], "Operations": [remove]})
+    assert response.status_code == 200 and "emails" not in response.json
+
+
+def test_a_filter_instant_no_utc_time_can_hold_is_refused_with_invalid_filter(api: Api) -> None:
+    # Found beside the list: the year 1 east of Greenwich is before UTC's year 1.
+    for text in (
+        'meta.created gt "0001-01-01T00:00:00+14:00"',
+        'meta.lastModified lt "9999-12-31T23:59:59-14:00"',
+    ):
+        response = filtered(api, "Users", text)
+        assert_scim_error(response, 400, "invalidFilter")
+        assert "out of range" in detail(response)
+    assert filtered(api, "Users", 'meta.created gt "0001-01-01T00:00:00Z"').status_code == 200

@@ -51,7 +51,7 @@ def flatten(messages: Any, path: str = "") -> dict[str, list[str]]:
 
 
 class MemberQuery(Schema):
-    q = text()
+    q = fields.String(validate=validate.Length(min=1, max=255))
     email = text()
     seat_type = text()
     role = fields.String(validate=validate.OneOf(ROLES))

@@ -22,7 +22,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from inspect import isclass
 from typing import Any, Protocol, cast, get_args
@@ -392,6 +392,14 @@ def _expected(binding: AttributeBinding, node: Comparison) -> Any:
             detail=f"'{node.attr_path}' compares instants: give {node.value!r} a time zone, "
             "such as 2024-01-01T00:00:00Z (RFC 7643 §2.3.5)"
         )
+    if isinstance(expected, datetime):
+        try:  # as the columns hold it (persistence.types.UTCDateTime)
+            expected = expected.astimezone(UTC)
+        except OverflowError:  # the year 1 east of Greenwich, 9999 west of it
+            raise InvalidFilterException(
+                detail=f"{node.value!r} is out of range: it is no instant of the years 1 to "
+                "9999 in UTC"
+            ) from None
     return expected
 
 
