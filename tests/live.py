@@ -55,6 +55,12 @@ def resident_kib(pid: int, field: str = "VmRSS") -> int:
     raise LookupError(f"no {field} for process {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU a process has used, user and system (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid: int) -> None:
     """Start VmHWM over from the resident memory of now (Linux's clear_refs, value 5)."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")
