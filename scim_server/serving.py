@@ -198,15 +198,23 @@ def answer(error: _domain.DomainError, path: str) -> bytes:
 
 
 def path_of(head: bytes) -> str:
-    """The path a request's first bytes name, percent-decoded as the application sees it."""
+    """The path a request's first bytes name, as the application's request.path reads it:
+    percent-decoded, and with one leading slash (werkzeug's rule: //scim/v2 is /scim/v2)."""
     line = head.lstrip(b"\r\n").split(b"\r\n", 1)[0]
     parts = line.split(b" ", 2)
     if len(parts) < 2:
         return ""
-    try:
-        return _unquote(_urlsplit(parts[1].decode("latin-1")).path)
-    except ValueError:  # urlsplit refuses some targets ("http://[x"): no path, then
+    target = parts[1].decode("latin-1")
+    if target.startswith("/"):  # origin-form; urlsplit would read //scim as a host
+        path = target.split("?", 1)[0].split("#", 1)[0]
+    elif "://" in target:  # absolute-form (RFC 9112 §3.2.2); any other form names no path
+        try:
+            path = _urlsplit(target).path
+        except ValueError:  # urlsplit refuses some ("http://[x")
+            return ""
+    else:
         return ""
+    return "/" + _unquote(path).lstrip("/")
 
 
 def _errors_text(exc: BaseException) -> str:

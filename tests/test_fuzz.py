@@ -727,8 +727,15 @@ def test_raw_http_that_no_client_library_sends_is_answered_in_the_protocols_json
 ) -> None:
     """Finding 9: what gunicorn refuses before the application, and framing it lets through."""
     target, data = request
-    path = unquote(urlsplit(target).path) if target.startswith(("/", "http")) else ""
-    fuzzed.send_raw(path, data, data.split(b" ", 1)[0].decode("latin-1"))
+    fuzzed.send_raw(request_path(target), data, data.split(b" ", 1)[0].decode("latin-1"))
+
+
+def request_path(target: str) -> str:
+    """The path of a request target as werkzeug's request.path reads it: percent-decoded, one
+    leading slash (//scim/v2//Users is /scim/v2//Users); its protocol is the answer's."""
+    if target.startswith("/"):
+        return "/" + unquote(target.split("?", 1)[0]).lstrip("/")
+    return unquote(urlsplit(target).path) if "://" in target else ""
 
 
 # --- the workers' memory -------------------------------------------------------------------------
