@@ -64,8 +64,9 @@ def check_url(path: str, query: Iterable[tuple[str, str]]) -> None:
     if "\x00" in path:
         raise NotFound(f"no resource is named with a NUL character: {path!r}")
     for name, value in query:
-        refuse_forbidden(name, "a query parameter's name")
-        refuse_forbidden(value, name)
+        if "\x00" in name or "\x00" in value:  # `in` is a tenth of a regex search
+            refuse_forbidden(name, "a query parameter's name")
+            refuse_forbidden(value, name)
 
 
 def read_json(raw: bytes) -> Any:
