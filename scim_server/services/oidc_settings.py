@@ -92,15 +92,16 @@ def read(db: Database, acting: Acting) -> dict[str, Any]:
 
 def for_sign_in(db: Database, secret_key: str | None, slug: str) -> SignInSettings:
     """The settings with the secret unsealed. An unknown organization and one without OIDC
-    answer alike, so that the sign-in page tells an anonymous caller nothing (SEATS.md §3)."""
-    box = SecretBox(secret_key)
+    answer alike, so that the sign-in page tells an anonymous caller nothing (SEATS.md §3),
+    and before the secret key is asked for: a deployment without one still answers 404 for
+    an organization that is not there (the key's 503 is for those that are)."""
     with db.unit_of_work() as session:
         org = OrganizationRepository(session).by_slug(slug)
         row = OidcSettingsRepository(session).of_org(org.pk) if org else None
         if org is None or row is None:
             raise NotFound(f"sign-in through OIDC is not configured for {slug!r}")
         try:
-            secret = box.unseal(row.client_secret_sealed)
+            secret = SecretBox(secret_key).unseal(row.client_secret_sealed)
         except UnreadableSecret as exc:
             raise SecretKeyMissing(
                 "the stored client secret does not open with this SCIM_SERVER_SECRET_KEY "
