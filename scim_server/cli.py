@@ -110,18 +110,24 @@ def cmd_api_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_org_renew(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
+    from .api.schemas import RenewalOut
     from .services import operators
 
-    start = datetime.fromisoformat(args.term_start) if args.term_start else None
-    if start is not None and start.tzinfo is None:
-        raise DomainError("--term-start needs a time zone, e.g. 2027-01-01T00:00:00+00:00")
-    term = operators.renew(database(), args.org, parse_seats(args.seats), start)
+    renewed = operators.renew(database(), args.org, parse_seats(args.seats))
+    term = renewed.term
+    payload = {
+        "org": renewed.slug,
+        "term_start": term.start.isoformat(),
+        "term_end": term.end.isoformat(),
+        "seats": renewed.seats,
+        "in_use": renewed.in_use,
+        "renewal": RenewalOut().dump(renewed.renewal) if renewed.renewal else None,
+        "replaced": renewed.replaced,
+    }
     print(
-        json.dumps(term)
+        json.dumps(payload)
         if args.json
-        else f"renewed {args.org} until {term['term_end']}: {term['seats']}"
+        else f"{args.org} renews when its term ends ({payload['term_end']}): {payload['renewal']}"
     )
     return 0
 
@@ -380,13 +386,12 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=cmd_org_create)
 
-    renew = org.add_parser("renew", help="start a new annual term with new seat counts")
+    renew = org.add_parser(
+        "renew", help="the next term's seat counts, from the end of the current term"
+    )
     renew.add_argument("--org", required=True, help="organization slug")
     renew.add_argument(
         "--seats", required=True, help="TYPE=N,... (may go down to the seats in use)"
-    )
-    renew.add_argument(
-        "--term-start", help="ISO 8601 with a time zone; default: the end of the current term"
     )
     renew.add_argument("--json", action="store_true")
     renew.set_defaults(func=cmd_org_renew)

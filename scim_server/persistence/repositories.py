@@ -229,6 +229,7 @@ _CREDENTIALS = Prepared(
         _TOKENS.c.last_used_at,
         _ORGS.c.slug,
         _ORGS.c.plan,
+        _ORGS.c.term_end,
     )
     .join(_ORGS, _ORGS.c.pk == _TOKENS.c.org_pk)
     .where(_TOKENS.c.prefix == bindparam("prefix"))
@@ -237,6 +238,8 @@ _CREDENTIALS = Prepared(
 
 def token_credentials(connection: Connection, prefix: str) -> Any:
     """What authenticating needs of a token and its organization: one SELECT, no objects.
+    The term's end comes along, so that a term that has ended is started (services/terms.py)
+    at no cost to the requests of a term that runs.
 
     Every request runs it (Database.reading), on the driver (prepared.py); the
     Organization itself would also load its seat allocations.
@@ -269,6 +272,9 @@ class OrganizationRepository:
 
     def by_pk(self, pk: int) -> Organization | None:
         return self.session.get(Organization, pk)
+
+    def all(self) -> list[Organization]:
+        return list(self.session.scalars(select(Organization).order_by(Organization.slug)))
 
     def add(self, org: Organization) -> Organization:
         self.session.add(org)

@@ -24,7 +24,7 @@ from ..persistence.models import GroupMappingRow
 from ..persistence.repositories import OrganizationRepository
 from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
-from . import audit
+from . import audit, terms
 from .access import Acting
 from .audit import OPERATOR, Actor
 from .seats import SeatDesk
@@ -142,10 +142,12 @@ def check_for(db: Database, slug: str, text: str) -> Mapping:
 
 
 def preview_for(db: Database, slug: str, text: str) -> Preview:
+    terms.catch_up_named(db, slug)  # decided on the seats of the current term
     return _for(db, slug, lambda session, org_pk, plan: _preview(session, org_pk, plan, text))
 
 
 def apply_for(db: Database, slug: str, text: str, media_type: str = "application/yaml") -> Preview:
+    terms.catch_up_named(db, slug)  # decided on the seats of the current term
     return _for(
         db,
         slug,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ class SignInSettings:
     client_secret: str
     groups_claim: str
     allowed_domains: tuple[str, ...]
+    term_end: datetime  # the organization's: a sign-in starts a term that has ended
 
 
 def configure(
@@ -109,7 +111,7 @@ def for_sign_in(db: Database, secret_key: str | None, slug: str) -> SignInSettin
             ) from exc
         return SignInSettings(
             org.pk, slug, CATALOG[org.plan], row.issuer, row.client_id, secret,
-            row.groups_claim, tuple(row.allowed_domains),
+            row.groups_claim, tuple(row.allowed_domains), org.term_end,
         )  # fmt: skip
 
 
