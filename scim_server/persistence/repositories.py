@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from ..errors import Duplicate, NotFound
+from ..errors import Duplicate, UnknownOrganization
 from .db import Reader, orm_session
 from .models import GroupMember, GroupRow, Organization, Token, UserRow
 from .prepared import Prepared
@@ -264,10 +264,10 @@ class OrganizationRepository:
         return self.session.scalar(select(Organization).where(Organization.slug == slug))
 
     def named(self, slug: str) -> Organization:
-        """The organization an operator or a caller names; NotFound when there is none."""
+        """The organization an operator names; UnknownOrganization when there is none."""
         org = self.by_slug(slug)
         if org is None:
-            raise NotFound(f"no organization {slug!r}")
+            raise UnknownOrganization(f"no organization {slug!r}")
         return org
 
     def by_pk(self, pk: int) -> Organization | None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..domain import billing
 from ..domain.plans import CATALOG, MIGRATIONS, AllocationError
 from ..domain.terms import Renewal, Term
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, UnknownMember
 from ..persistence.db import Database
 from ..persistence.models import SeatAllocation, UserRow
 from ..persistence.repositories import OrganizationRepository
@@ -175,7 +175,7 @@ def _member_by_email(session: Session, org_pk: int, email: str) -> UserRow:
         )
     )
     if member is None:
-        raise NotFound(f"no member with userName {email!r}")
+        raise UnknownMember(f"no member with userName {email!r}")
     return member
 
 
