@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 from typing import Any, NoReturn
@@ -138,10 +139,30 @@ def _redact(url: str) -> str:
 
 def emit(args: argparse.Namespace, payload: Any, text: str | Callable[[], str]) -> None:
     """--json: the payload as one JSON document; otherwise the text for people."""
+    from . import progress
+
+    progress.clear()
     if getattr(args, "json", False):
         print(json.dumps(payload))
     else:
         print(text() if callable(text) else text)
+
+
+@contextmanager
+def showing_progress(args: argparse.Namespace) -> Iterator[None]:
+    """Progress of long work on stderr, only on a terminal and never with --json."""
+    from . import progress
+    from .terminal import TerminalProgress
+
+    if getattr(args, "json", False) or not sys.stderr.isatty():
+        yield
+        return
+    shown = TerminalProgress(sys.stderr)
+    try:
+        with progress.listening(shown):
+            yield
+    finally:
+        shown.clear()
 
 
 # --- organizations ----------------------------------------------------------------------------
@@ -340,9 +361,13 @@ def cmd_members_list(args: argparse.Namespace) -> int:
 
 
 def _pages(read: Callable[[str | None], Any]) -> Iterator[Any]:
-    after = None
+    from . import progress
+
+    after, seen = None, 0
     while True:
         page = read(after)
+        seen += len(page.members)
+        progress.report("reading members", seen, page.total if page.total_exact else None)
         yield page
         if page.after is None:
             return
@@ -734,7 +759,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0), or a usage error already told (2)
         return int(exc.code or 0)
     try:
-        code = int(args.func(args))
+        with showing_progress(args):
+            code = int(args.func(args))
         sys.stdout.flush()  # here, so that a closed pipe is caught below
         return code
     except BrokenPipeError:

@@ -1,13 +1,47 @@
-"""What `scim-server` prints for people: tables and times.
+"""What `scim-server` prints for people: tables, times, and progress on a terminal.
 
 --json prints what the admin API answers instead (cli.py); nothing here is parsed.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
+
+# A line rewritten in place: back to its start, then erase it.
+_REWRITE = "\r\x1b[K"
+
+
+class TerminalProgress:
+    """A progress listener (progress.py): one line on the stream, rewritten in place at
+    most ten times a second (a new stage and the last step at once), erased at the end."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.stage: str | None = None
+        self.shown_at = 0.0
+
+    def __call__(self, stage: str, done: int | None, total: int | None) -> None:
+        now = time.monotonic()
+        fresh = stage != self.stage or (done is not None and done == total)
+        if not fresh and now - self.shown_at < self.INTERVAL:
+            return
+        self.stage, self.shown_at = stage, now
+        line = stage if done is None else f"{stage}: {done:,}"
+        if done is not None and total:
+            line += f" of {total:,}"
+        self.stream.write(_REWRITE + line)
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.stage is not None:
+            self.stream.write(_REWRITE)
+            self.stream.flush()
+            self.stage = None
 
 
 def table(header: list[str], rows: Iterable[list[str]]) -> list[str]:

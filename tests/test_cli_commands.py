@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -229,3 +231,84 @@ def test_db_upgrade_says_the_revision_it_reached(
     upgraded = json.loads(cli_run("db", "upgrade", "--json").out)
     assert upgraded["database"] == f"sqlite:///{tmp_path / 'new.db'}"
     assert upgraded["revision"] == cli_run("db", "upgrade").out.split()[2].rstrip(":")
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """Run with stderr a terminal: (exit code, stdout, what the terminal showed)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        capsys.readouterr()
+        code = cli.main(list(args))
+        return code, capsys.readouterr().out, terminal.getvalue()
+
+    return run
+
+
+def test_applying_a_mapping_shows_its_progress_on_a_terminal_then_erases_it(
+    on_a_terminal: Callable[..., tuple[int, str, str]],
+    acme: Org,
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "database", lambda: db)
+    path = tmp_path / "acme.yaml"
+    path.write_text(MAPPING)
+    sales = {"schemas": [GROUP], "displayName": "Sales", "members": [{"value": ana(acme)}]}
+    assert acme.scim.call("POST", "/Groups", sales).status_code == 201
+    code, out, shown = on_a_terminal("mappings", "apply", str(path), "--org", "acme")
+    assert code == 0 and out.startswith("1 member moved:")
+    assert "\r\x1b[Kreading members: 6" in shown
+    assert "\r\x1b[Kmoving members: 1 of 1" in shown
+    assert "\r\x1b[Krecording the audit log: 1 of 1" in shown
+    assert shown.endswith("\r\x1b[K"), "erased before the report is printed"
+
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def ana(org: Org) -> str:
+    found = org.call(org.owner.token, "GET", "/members", query={"q": "ana0"}).json["members"]
+    return str(found[0]["id"])
+
+
+def test_progress_stays_off_a_terminal_with_json_and_when_piped(
+    on_a_terminal: Callable[..., tuple[int, str, str]],
+    cli_run: Callable[..., Ran],
+    acme: Org,
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "database", lambda: db)
+    path = tmp_path / "acme.yaml"
+    path.write_text(MAPPING)
+    code, out, shown = on_a_terminal("mappings", "plan", str(path), "--org", "acme", "--json")
+    assert code == 0 and json.loads(out)["applied"] is False and shown == ""
+    piped = cli_run("mappings", "plan", str(path), "--org", "acme")
+    assert piped.code == 0 and piped.err == ""
+
+
+def test_db_upgrade_shows_each_migration_applied_on_a_terminal(
+    on_a_terminal: Callable[..., tuple[int, str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SCIM_SERVER_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    code, out, shown = on_a_terminal("db", "upgrade")
+    assert code == 0 and out.startswith("database at ")
+    assert "\r\x1b[Kmigrating: 0001 applied: 1 of " in shown
+    assert "migrating: 0002 applied: 2 of " in shown and shown.endswith("\r\x1b[K")

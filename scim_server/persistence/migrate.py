@@ -4,10 +4,12 @@ check that a database's schema is the one this code was written for (every other
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -16,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from .. import progress
 from ..errors import DatabaseUnavailable, SchemaNotCurrent
 from .db import make_engine
 
@@ -42,7 +45,7 @@ class Schema:
 
 
 def upgrade(url: str, revision: str = "head", shown: str | None = None) -> str:
-    """Migrate to `revision`; the head."""
+    """Migrate to `revision`, each migration applied reported to `progress`; the head."""
     engine = make_engine(url)
     try:
         with connected(engine, shown or url) as conn:
@@ -51,6 +54,8 @@ def upgrade(url: str, revision: str = "head", shown: str | None = None) -> str:
             found = schema(conn, config)
             if not found.known:
                 raise _newer(found)
+            steps = list(_steps(config, found.current, revision))
+            config.attributes["on_version_apply"] = _reporting(len(steps))
             command.upgrade(config, revision)
             return found.head
     finally:
@@ -113,3 +118,18 @@ def _newer(found: Schema) -> SchemaNotCurrent:
         f"the database's schema is at {', '.join(found.current)}, which this scim-server does "
         f"not know (its newest is {found.head}): run a newer scim-server"
     )
+
+
+def _steps(config: Config, current: tuple[str, ...], revision: str) -> Iterator[Any]:
+    script = ScriptDirectory.from_config(config)
+    return script.iterate_revisions(revision, current[0] if current else "base")
+
+
+def _reporting(total: int) -> Callable[..., None]:
+    """Alembic's on_version_apply: each migration applied, as progress."""
+    applied = count(1)
+
+    def report(*, step: Any, **_: Any) -> None:
+        progress.report(f"migrating: {step.up_revision_id} applied", next(applied), total)
+
+    return report

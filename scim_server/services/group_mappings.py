@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from .. import progress
 from ..domain.mappings import GroupRef, Mapping, Member, MovePlan, Rule, plan_moves
 from ..domain.plans import CATALOG, Plan
 from ..errors import InvalidInput, VersionMismatch
@@ -267,11 +268,13 @@ def _decide(
     lock: bool,
 ) -> tuple[MovePlan, dict[str, MemberFacts]]:
     """The plan for these members (all when None); with `lock`, members then seats locked."""
-    facts = {f.id: f for f in GroupMappingRepository(session, org_pk).members(pks, lock)}
+    found = GroupMappingRepository(session, org_pk).members(pks, lock)
+    facts = {f.id: f for f in progress.counted(found, "reading members")}
     seats = SeatRepository(session, org_pk)
     if lock:
         seats.lock()
     members = [_member(f) for f in facts.values()]
+    progress.report("deciding who moves", None, None)
     return plan_moves(plan, seats.allocation(), mapping, members), facts
 
 
