@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
+from textwrap import fill
 from typing import Any, NoReturn
 
 from . import config as configuration
@@ -501,7 +502,12 @@ exit codes:
 
 
 def parser() -> Parser:
-    root = Parser(prog="scim-server", description=__doc__, epilog=ROOT_EPILOG)
+    root = Parser(
+        prog="scim-server",
+        description="Operate a scim-server: its database, organizations, tokens, members, "
+        "group mappings, and the server itself.",
+        epilog=ROOT_EPILOG,
+    )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_db_commands(commands)
     add_org_commands(commands)
@@ -516,13 +522,13 @@ def parser() -> Parser:
 def group(commands: Any, name: str, help_text: str, examples: str) -> Any:
     """A command group whose --help ends with examples; its actions are required."""
     parser_ = commands.add_parser(
-        name, help=help_text, description=help_text, epilog=f"examples:\n{examples}"
+        name, help=help_text, description=fill(help_text, 88), epilog=f"examples:\n{examples}"
     )
     return parser_.add_subparsers(dest="action", required=True, metavar="ACTION")
 
 
 def action(actions: Any, name: str, help_text: str, func: Callable[..., int]) -> Parser:
-    sub: Parser = actions.add_parser(name, help=help_text, description=help_text)
+    sub: Parser = actions.add_parser(name, help=help_text, description=fill(help_text, 88))
     sub.set_defaults(func=func)
     return sub
 
@@ -596,7 +602,8 @@ def add_org_commands(commands: Any) -> None:
     counts = renew.add_mutually_exclusive_group(required=True)
     counts.add_argument(
         "--seats", type=seat_counts, metavar="TYPE=N,...",
-        help="the next term's counts: at least 20 in total, and each at least the seats in use",
+        help="the next term's counts: at least 20 in total, each at least the seats in use; "
+        "a type not named keeps this term's count",
     )  # fmt: skip
     counts.add_argument(
         "--cancel", action="store_true",
