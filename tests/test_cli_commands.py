@@ -257,16 +257,19 @@ def on_a_terminal(
     return run
 
 
-def test_applying_a_mapping_shows_its_progress_on_a_terminal_then_erases_it(
-    on_a_terminal: Callable[..., tuple[int, str, str]],
-    acme: Org,
-    db: Database,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def mapping_file(acme: Org, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """MAPPING in a file, for commands run on the test database."""
     monkeypatch.setattr(cli, "database", lambda: db)
     path = tmp_path / "acme.yaml"
     path.write_text(MAPPING)
+    return path
+
+
+def test_applying_a_mapping_shows_its_progress_on_a_terminal_then_erases_it(
+    on_a_terminal: Callable[..., tuple[int, str, str]], acme: Org, mapping_file: Path
+) -> None:
+    path = mapping_file
     sales = {"schemas": [GROUP], "displayName": "Sales", "members": [{"value": ana(acme)}]}
     assert acme.scim.call("POST", "/Groups", sales).status_code == 201
     code, out, shown = on_a_terminal("mappings", "apply", str(path), "--org", "acme")
@@ -288,14 +291,9 @@ def ana(org: Org) -> str:
 def test_progress_stays_off_a_terminal_with_json_and_when_piped(
     on_a_terminal: Callable[..., tuple[int, str, str]],
     cli_run: Callable[..., Ran],
-    acme: Org,
-    db: Database,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    mapping_file: Path,
 ) -> None:
-    monkeypatch.setattr(cli, "database", lambda: db)
-    path = tmp_path / "acme.yaml"
-    path.write_text(MAPPING)
+    path = mapping_file
     code, out, shown = on_a_terminal("mappings", "plan", str(path), "--org", "acme", "--json")
     assert code == 0 and json.loads(out)["applied"] is False and shown == ""
     piped = cli_run("mappings", "plan", str(path), "--org", "acme")

@@ -54,27 +54,26 @@ def renew(
     with db.unit_of_work(write=True) as session:
         org = OrganizationRepository(session).named(slug)
         # A term that has ended starts first: a renewal is for the term after the current.
-        terms.start_due(session, org.pk, now)  # under the allocation's lock, held from here
+        terms.start_due(session, org.pk, now)  # and the allocation's lock is held from here
         repository = SeatRepository(session, org.pk)
         current = repository.allocation()
+        plan = CATALOG[org.plan]
         final = None
         if seats is not None:
-            plan = CATALOG[org.plan]
             final = _checked(
                 lambda: billing.check_renewal(plan, current.purchased, seats, current.assigned)
             )
-        term = Term(org.term_start, org.term_end)
-        replaced = repository.renewal()
+        term, replaced = Term(org.term_start, org.term_end), repository.renewal()
         if final != replaced:
             repository.set_renewal(final)
             audit.record(
                 session, org.pk, OPERATOR, "renewal.set", ("organization", slug),
                 _renewal(term, replaced), _renewal(term, final), _why(final, replaced),
             )  # fmt: skip
+        following = Renewal(term.following(), final) if final is not None else None
         return RenewalSet(
-            slug, term, dict(current.purchased), dict(current.assigned),
-            Renewal(term.following(), final) if final is not None else None, replaced,
-        )  # fmt: skip
+            slug, term, dict(current.purchased), dict(current.assigned), following, replaced
+        )
 
 
 def _renewal(term: Term, counts: Mapping[str, int] | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ others find it started and do nothing. Each term started is audited once (§8).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -54,25 +55,40 @@ def start_due(session: Session, org_pk: int, now: datetime) -> list[TermStart]:
     allocation = seats.allocation()
     term = Term(org.term_start, org.term_end)
     begun = terms_begun(term, allocation.purchased, seats.renewal(), allocation.assigned, now)
-    previous, counts = term, dict(allocation.purchased)
+    if begun:
+        _record(session, org, term, dict(allocation.purchased), begun)
+        _begin(session, org, seats, allocation.purchased, begun[-1])
+    return begun
+
+
+def _record(
+    session: Session, org: Organization, term: Term, seats: dict[str, int], begun: list[TermStart]
+) -> None:
+    """One term.started event per term begun, each from the counts of the one before."""
     for started in begun:
-        before = {**_term(previous), "seats": counts}
+        before = {**_term(term), "seats": seats}
         after = {**_term(started.term), "seats": started.seats, "overage": started.overage}
         audit.record(
-            session, org_pk, SYSTEM, "term.started", ("organization", org.slug),
+            session, org.pk, SYSTEM, "term.started", ("organization", org.slug),
             before, after, reason(started),
         )  # fmt: skip
-        previous, counts = started.term, started.seats
-    if begun:
-        final = begun[-1].seats
-        org.term_start, org.term_end = begun[-1].term.start, begun[-1].term.end
-        seats.set_purchased(final)
-        seats.set_renewal(None)
-        if any(n > allocation.purchased.get(t, 0) for t, n in final.items()):
-            # Seats added are served to the line, as a purchase's are; a seat an admin freed
-            # stays theirs to redistribute (SEATS.md §4), so no new seat, no serving.
-            SeatDesk(session, org_pk, CATALOG[org.plan], SYSTEM).serve_waiting_line()
-    return begun
+        term, seats = started.term, started.seats
+
+
+def _begin(
+    session: Session,
+    org: Organization,
+    seats: SeatRepository,
+    purchased: Mapping[str, int],
+    last: TermStart,
+) -> None:
+    org.term_start, org.term_end = last.term.start, last.term.end
+    seats.set_purchased(last.seats)
+    seats.set_renewal(None)
+    if any(n > purchased.get(t, 0) for t, n in last.seats.items()):
+        # Seats added are served to the line, as a purchase's are; a seat an admin freed
+        # stays theirs to redistribute (SEATS.md §4): no seat added, no one served.
+        SeatDesk(session, org.pk, CATALOG[org.plan], SYSTEM).serve_waiting_line()
 
 
 def pending(session: Session, org: Organization) -> Renewal | None:
