@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as configuration
 from . import logs
-from .api import admin, health, scim, sso
+from .api import admin, console, health, scim, sso
 from .errors import scim_error
 
 log = logging.getLogger("scim_server.request")
@@ -35,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(scim.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(sso.blueprint)
+    app.register_blueprint(console.blueprint)
     _register_request_log(app)
     _register_error_handlers(app)
     return app
@@ -59,7 +60,7 @@ def _register_request_log(app: Flask) -> None:
             "request",
             request_id=g.get("request_id"),
             method=request.method,
-            path=request.path,
+            path=g.get("log_path") or request.path,
             status=response.status_code,
             duration_ms=round(
                 (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
@@ -70,7 +71,8 @@ def _register_request_log(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    """Every error is a SCIM Error body under /scim/v2 and JSON elsewhere; never HTML."""
+    """Every error is a SCIM Error body under /scim/v2, an HTML page of the console under
+    /console, and JSON elsewhere; never a traceback."""
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -78,6 +80,8 @@ def _register_error_handlers(app: Flask) -> None:
         detail = _detail(exc)
         if request.path.startswith("/scim/v2"):
             return scim.scim_response(scim_error(status, detail), status)
+        if request.path.startswith("/console/"):
+            return console.status_page(status)
         return app.response_class(
             _json({"error": {"code": _code(status), "message": detail}}),
             status=status,
@@ -97,6 +101,8 @@ def _register_error_handlers(app: Flask) -> None:
         detail = f"internal server error (request id {g.get('request_id')})"
         if request.path.startswith("/scim/v2"):
             return scim.scim_response(scim_error(500, detail), 500)
+        if request.path.startswith("/console/"):
+            return console.status_page(500, f"Request id {g.get('request_id')}.")
         return app.response_class(
             _json({"error": {"code": "internal", "message": detail}}),
             status=500,

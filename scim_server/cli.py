@@ -1,4 +1,4 @@
-"""Operator commands: `scim-server db|org|token|api-token|members|mappings|serve`.
+"""Operator commands: `scim-server db|org|token|api-token|console|members|mappings|serve`.
 
 Every failure is one line on stderr and an exit code (`failure`, the one place that maps
 an error to both; README "Exit codes"). --json prints what the admin API answers.
@@ -107,6 +107,10 @@ def database_url() -> str:
     return configuration.resolve_database_url(settings["DATABASE_URL"])
 
 
+# The databases a command opened, closed by `main` whatever its outcome.
+_OPENED: list[Any] = []
+
+
 def database() -> Any:
     """The configured database, checked to hold this code's schema (exit 3 if not)."""
     from .persistence.db import Database
@@ -114,6 +118,7 @@ def database() -> Any:
 
     url = database_url()
     db = Database(url)
+    _OPENED.append(db)
     check_current(db.engine, _redact(url))
     return db
 
@@ -332,6 +337,20 @@ def cmd_api_token_create(args: argparse.Namespace) -> int:
     return OK
 
 
+def cmd_console_link(args: argparse.Namespace) -> int:
+    """A one-time console sign-in link. Its URL needs the server's public address, which
+    only SCIM_SERVER_PUBLIC_URL says: this command does not know where the server listens."""
+    from .services import sign_in_links
+    from .terminal import when
+
+    issued = sign_in_links.issue(database(), args.org, args.email, args.minutes)
+    public = configuration.load()["PUBLIC_URL"]
+    url = f"{public.rstrip('/')}{issued.path}" if public else None
+    payload = {"path": issued.path, "url": url, "expires_at": issued.expires_at.isoformat()}
+    emit(args, payload, f"{url or issued.path}\n(works once, until {when(issued.expires_at)})")
+    return OK
+
+
 # --- members ----------------------------------------------------------------------------------
 
 PAGE = 500  # members read per page: the admin API's largest
@@ -513,6 +532,7 @@ def parser() -> Parser:
     add_org_commands(commands)
     add_token_commands(commands)
     add_api_token_commands(commands)
+    add_console_commands(commands)
     add_members_commands(commands)
     add_mappings_commands(commands)
     add_serve_command(commands)
@@ -688,6 +708,27 @@ def add_api_token_commands(commands: Any) -> None:
     with_json(create, '{"token", "prefix"}')
 
 
+def add_console_commands(commands: Any) -> None:
+    from .services.sign_in_links import DEFAULT_MINUTES, MAX_MINUTES
+
+    console = group(
+        commands, "console", "the admin console (docs/console.md)",
+        "  SCIM_SERVER_PUBLIC_URL=https://scim.example.com \\\n"
+        "      scim-server console link --org acme --email admin@acme.example",
+    )  # fmt: skip
+    link = action(
+        console, "link", "a one-time sign-in link for a member; its URL needs "
+        "SCIM_SERVER_PUBLIC_URL (without it, the path)", cmd_console_link,
+    )  # fmt: skip
+    with_org(link)
+    link.add_argument("--email", required=True, help="the member's userName or email")
+    link.add_argument(
+        "--minutes", type=positive, default=DEFAULT_MINUTES,
+        help=f"how long it works, at most {MAX_MINUTES} (default: {DEFAULT_MINUTES})",
+    )  # fmt: skip
+    with_json(link, '{"path", "url", "expires_at"}')
+
+
 def add_members_commands(commands: Any) -> None:
     members = group(
         commands, "members", "an organization's members and their seats",
@@ -780,6 +821,9 @@ def main(argv: list[str] | None = None) -> int:
         return INTERRUPTED
     except Exception as exc:  # every failure is a line and a code; `failure` says which
         return report_failure(exc, args)
+    finally:
+        while _OPENED:
+            _OPENED.pop().dispose()
 
 
 def report_failure(exc: Exception, args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from scim_server.persistence.db import Database
 from scim_server.persistence.models import AuditEvent, Organization
 from scim_server.persistence.seats import SeatRepository
 from scim_server.persistence.types import utcnow
-from scim_server.services import operators, organizations, terms
+from scim_server.services import console, operators, organizations, terms
 
 from .admin_client import Org, add_members, new_org, set_active
 
@@ -224,6 +224,19 @@ def test_a_scim_request_after_the_term_ended_starts_the_next_term_before_anythin
     assert small.scim.call("GET", "/Users?count=1").status_code == 200
     assert term_of(small) == (ended, year_after(ended))
     assert purchased(small) == {"chat": 17, "chat_code": 5}
+
+
+def test_a_console_page_after_the_term_ended_starts_the_next_term_first(small: Org) -> None:
+    ended = utcnow() - timedelta(hours=1)
+    with small.db.unit_of_work(write=True) as session:
+        session.execute(
+            update(Organization)
+            .where(Organization.pk == small.pk)
+            .values(term_start=ended - timedelta(days=365), term_end=ended)
+        )
+    console.visitor(small.db, "small", small.owner.id)
+    assert term_of(small) == (ended, year_after(ended))
+    assert len(events(small, "term.started")) == 1
 
 
 def test_the_pending_renewal_is_shown_by_the_organization_and_billing_endpoints(

@@ -42,6 +42,7 @@ class OrganizationState:
     allocation: Allocation
     unassigned: int  # active members holding no seat
     waiting: int
+    waiting_since: datetime | None  # the oldest wait: the line is served oldest first
     renewal: Renewal | None  # the counts agreed for the next term, if any (SEATS.md §2)
 
 
@@ -127,7 +128,7 @@ def state(session: Session, org: Organization) -> OrganizationState:
     return OrganizationState(
         org.slug, org.name, CATALOG[org.plan], org.term_start, org.term_end, org.extra_usage,
         repository.allocation(), counts.get(UNASSIGNED, 0), counts["waiting"],
-        terms.pending(session, org),
+        repository.first_waiting_since(), terms.pending(session, org),
     )  # fmt: skip
 
 
