@@ -450,11 +450,11 @@ def test_without_a_secret_key_sign_in_is_unavailable(acme: Org, db: Database) ->
 
 
 def test_without_a_secret_key_an_unknown_organization_is_still_a_404(
-    acme: Org, sso_app: Any, db: Database
+    acme: Org, secret_app: Any, db: Database
 ) -> None:
     """The docs promise 404 for an organization that is not there (or has no OIDC): the
     missing key says nothing about it, and a 503 would send an operator looking there."""
-    new_org(sso_app, db, "globex")
+    new_org(secret_app, db, "globex")
     application = create_app({"DATABASE_URL": db.url})
     try:
         client = application.test_client()
