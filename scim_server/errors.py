@@ -35,6 +35,14 @@ class NotFound(DomainError):
     status = 404
 
 
+class UnknownOrganization(NotFound):
+    """No organization by the slug an operator named."""
+
+
+class UnknownMember(NotFound):
+    """No member by the userName or email an operator named."""
+
+
 class Duplicate(DomainError):
     """A uniqueness rule would break (RFC 7644 §3.3: 409 with scimType uniqueness)."""
 
@@ -161,6 +169,29 @@ class TransferCodingNotImplemented(DomainError):
 class InternalError(DomainError):
     code = "internal"
     status = 500
+
+
+# --- the operator's commands (cli.py maps each to its exit code, README "Exit codes") -----------
+
+
+class UsageError(DomainError):
+    """A command line that cannot run as written: a malformed value, a file it cannot read."""
+
+    code = "usage"
+    status = 400
+
+
+class DatabaseUnavailable(DomainError):
+    """The database cannot be reached, or failed a statement for a reason of its own."""
+
+    code = "database_unavailable"
+    status = 503
+
+
+class SchemaNotCurrent(DatabaseUnavailable):
+    """No schema yet, or not this code's: `scim-server db upgrade` (or a newer server) fixes it."""
+
+    code = "schema_not_current"
 
 
 # --- sign-in through OIDC (SEATS.md §6): each failed check has its own code ---------------------

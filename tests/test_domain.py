@@ -133,13 +133,25 @@ def test_the_review_prorates_the_added_seats_over_the_rest_of_the_term() -> None
 
 
 def test_a_renewal_may_go_down_but_not_below_what_is_in_use_or_twenty() -> None:
+    now = {"chat": 50, "chat_code": 20}
     assert billing.check_renewal(
-        ENTERPRISE, {"chat": 12, "chat_code": 8}, {"chat": 12, "chat_code": 3}
-    )
-    with pytest.raises(AllocationError, match="in use"):
-        billing.check_renewal(ENTERPRISE, {"chat": 12, "chat_code": 8}, {"chat": 13})
+        ENTERPRISE, now, {"chat": 12, "chat_code": 8}, {"chat": 12, "chat_code": 3}
+    ) == {"chat": 12, "chat_code": 8}
+    with pytest.raises(AllocationError, match=r"chat: 12 < 13 in use"):
+        billing.check_renewal(ENTERPRISE, now, {"chat": 12, "chat_code": 8}, {"chat": 13})
     with pytest.raises(AllocationError, match="at least 20"):
-        billing.check_renewal(ENTERPRISE, {"chat": 10, "chat_code": 5}, {})
+        billing.check_renewal(ENTERPRISE, now, {"chat": 10, "chat_code": 5}, {})
+
+
+def test_a_renewal_keeps_this_terms_count_of_a_type_it_does_not_name() -> None:
+    """Naming only chat must not drop chat_code to nothing at the end of the term."""
+    renewed = billing.check_renewal(ENTERPRISE, {"chat": 50, "chat_code": 20}, {"chat": 40}, {})
+    assert renewed == {"chat": 40, "chat_code": 20}
+
+
+def test_no_allocation_may_name_more_than_a_million_seats_of_a_type() -> None:
+    with pytest.raises(AllocationError, match="at most 1,000,000"):
+        billing.check_purchase(ENTERPRISE, {"chat": 50, "chat_code": 20}, {"chat": 10**10})
 
 
 # --- §3 roles ----------------------------------------------------------------------------

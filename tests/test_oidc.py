@@ -453,11 +453,26 @@ def test_an_unknown_organization_and_one_without_oidc_answer_alike(
     )
 
 
-def test_without_a_secret_key_sign_in_is_unavailable(db: Database) -> None:
+def test_without_a_secret_key_sign_in_is_unavailable(acme: Org, db: Database) -> None:
     application = create_app({"DATABASE_URL": db.url})
     try:
         response = application.test_client().get("/sso/acme/login")
         refused(response, 503, "secret_key_missing")
+    finally:
+        application.extensions["scim_db"].dispose()
+
+
+def test_without_a_secret_key_an_unknown_organization_is_still_a_404(
+    acme: Org, secret_app: Any, db: Database
+) -> None:
+    """The docs promise 404 for an organization that is not there (or has no OIDC): the
+    missing key says nothing about it, and a 503 would send an operator looking there."""
+    new_org(secret_app, db, "globex")
+    application = create_app({"DATABASE_URL": db.url})
+    try:
+        client = application.test_client()
+        refused(client.get("/sso/nobody/login"), 404, "not_found")
+        refused(client.get("/sso/globex/login"), 404, "not_found")
     finally:
         application.extensions["scim_db"].dispose()
 

@@ -78,11 +78,16 @@ def review(
 
 
 def check_renewal(
-    plan: Plan, counts: Mapping[str, int], in_use: Mapping[str, int]
+    plan: Plan,
+    current: Mapping[str, int],
+    counts: Mapping[str, int],
+    in_use: Mapping[str, int],
 ) -> dict[str, int]:
-    """At renewal counts may go down, but not below 20 in total nor below the seats in use."""
-    final = {s.id: counts.get(s.id, 0) for s in plan.seat_types}
-    check_allocation(plan, {**final, **{t: n for t, n in counts.items() if t not in final}})
+    """The next term's counts: types not named keep this term's count; counts may go down,
+    but not below 20 in total nor below the seats in use (SEATS.md §2)."""
+    final = {s.id: current.get(s.id, 0) for s in plan.seat_types}
+    final.update(counts)
+    check_allocation(plan, final)
     short = [t for t, n in final.items() if n < in_use.get(t, 0)]
     if short:
         details = ", ".join(f"{t}: {final[t]} < {in_use.get(t, 0)} in use" for t in short)

@@ -17,13 +17,14 @@ from ..domain import billing
 from ..domain.billing import ReductionDuringTerm, Review
 from ..domain.plans import CATALOG, AllocationError, Plan
 from ..domain.seats import UNASSIGNED, Allocation
+from ..domain.terms import Renewal
 from ..errors import InvalidInput, NotFound, ReductionRefused
 from ..persistence.db import Database
 from ..persistence.models import Organization
 from ..persistence.repositories import OrganizationRepository
 from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
-from . import audit
+from . import audit, terms
 from .access import Acting
 from .seats import SeatDesk
 
@@ -42,6 +43,7 @@ class OrganizationState:
     unassigned: int  # active members holding no seat
     waiting: int
     waiting_since: datetime | None  # the oldest wait: the line is served oldest first
+    renewal: Renewal | None  # the counts agreed for the next term, if any (SEATS.md §2)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def state(session: Session, org: Organization) -> OrganizationState:
     return OrganizationState(
         org.slug, org.name, CATALOG[org.plan], org.term_start, org.term_end, org.extra_usage,
         repository.allocation(), counts.get(UNASSIGNED, 0), counts["waiting"],
-        repository.first_waiting_since(),
+        repository.first_waiting_since(), terms.pending(session, org),
     )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ from ..persistence.models import UserRow
 from ..persistence.repositories import OrganizationRepository, UserRepository
 from ..persistence.types import utcnow
 from ..scim.resources import email_user_columns, name_key
-from . import audit, group_mappings, members
+from . import audit, group_mappings, members, terms
 from .audit import Actor
 from .oidc_settings import SignInSettings
 from .resources import stamp
@@ -101,6 +101,7 @@ class SignedIn:
 def sign_in(db: Database, settings: SignInSettings, who: Identity) -> SignedIn:
     """One unit of work; a first sign-in racing its twin retries once as a returning one."""
     email = checked_email(settings, who)
+    terms.catch_up(db, settings.org_pk, settings.term_end)  # seats of the current term
     for attempt in (1, 2):
         try:
             with db.unit_of_work(write=True) as session:

@@ -13,7 +13,7 @@ from ..persistence.db import Database
 from ..persistence.models import Token
 from ..persistence.repositories import OrganizationRepository, TokenRepository, token_credentials
 from ..persistence.types import utcnow
-from . import audit
+from . import audit, terms
 from .audit import OPERATOR, Actor
 
 
@@ -115,6 +115,9 @@ def authenticate(db: Database, presented: str | None, kind: str, touch_seconds: 
         raise Unauthorized("a valid bearer token is required")
     if _stale(token.last_used_at, touch_seconds):
         _touch(db, token.pk)
+    # Every SCIM and admin-API request passes here: a term that has ended starts before
+    # any seat is taken or counted under it (SEATS.md §2).
+    terms.catch_up(db, token.org_pk, token.term_end)
     return Caller(token.org_pk, token.slug, token.pk, kind, token.member_pk, token.plan, parts[1])
 
 
