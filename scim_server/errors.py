@@ -338,7 +338,7 @@ def translate(exc: Exception) -> DomainError:
     if isinstance(exc, NotPermitted):
         return Forbidden(str(exc), required_role=exc.needed.name)
     if isinstance(exc, ReductionDuringTerm):
-        return ReductionRefused(str(exc))
+        return ReductionRefused(str(exc), seat_types=list(exc.seat_types))
     return InvalidInput(str(exc))
 
 

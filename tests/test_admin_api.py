@@ -576,6 +576,7 @@ def test_a_reduction_during_the_term_is_refused_and_points_to_the_account_manage
         )
         body = error(response, 422, "reduction_during_term")
         assert "account manager" in body["message"] and "seats" in body["fields"]
+        assert body["seat_types"] == ["chat"]  # lowered; chat_code went up
     assert allocation(acme)["chat"]["purchased"] == 50
 
 

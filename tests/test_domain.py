@@ -121,6 +121,21 @@ def test_lowering_any_count_during_the_term_is_refused_and_points_to_the_account
         )
 
 
+def test_a_refused_reduction_names_the_types_lowered_for_people_and_for_programs() -> None:
+    with pytest.raises(billing.ReductionDuringTerm) as refused:
+        billing.check_purchase(
+            ENTERPRISE, {"chat": 50, "chat_code": 20}, {"chat": 49, "chat_code": 19}
+        )
+    assert "(Chat from 50 to 49, Chat + Claude Code from 20 to 19)" in str(refused.value)
+    assert refused.value.seat_types == ("chat", "chat_code")
+
+
+def test_the_days_left_in_a_term_are_whole_days_and_never_negative() -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    assert billing.days_remaining(now, now + timedelta(days=73, hours=23)) == 73
+    assert billing.days_remaining(now, now - timedelta(days=1)) == 0
+
+
 def test_the_review_prorates_the_added_seats_over_the_rest_of_the_term() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     review = billing.review(

@@ -50,6 +50,9 @@ class OrganizationState:
 class Purchase:
     allocation: Allocation
     served: int  # members of the waiting line seated by the purchase
+    # Seats added per type, in the plan's order; empty when the totals were already so
+    # (totals are absolute: the same purchase sent twice buys once).
+    added: dict[str, int]
 
 
 def organization_state(db: Database, acting: Acting) -> OrganizationState:
@@ -86,6 +89,7 @@ def purchase(db: Database, acting: Acting, requested: Mapping[str, int]) -> Purc
         current = dict(repository.allocation().purchased)
         final = checked(lambda: billing.check_purchase(plan, current, requested))
         served = 0
+        added = {t: n - current.get(t, 0) for t, n in final.items() if n > current.get(t, 0)}
         if final != current:
             repository.set_purchased(final)
             audit.record(
@@ -93,7 +97,7 @@ def purchase(db: Database, acting: Acting, requested: Mapping[str, int]) -> Purc
                 {"seats": current}, {"seats": final}, "purchased by an owner",
             )  # fmt: skip
             served = SeatDesk(session, org.pk, plan, acting.actor).serve_waiting_line()
-        return Purchase(repository.allocation(), served)
+        return Purchase(repository.allocation(), served, added)
 
 
 def set_extra_usage(db: Database, acting: Acting, enabled: bool) -> bool:
@@ -137,6 +141,8 @@ def checked(step: Callable[[], T]) -> T:
     try:
         return step()
     except ReductionDuringTerm as exc:
-        raise ReductionRefused(str(exc), fields={"seats": [str(exc)]}) from exc
+        raise ReductionRefused(
+            str(exc), fields={"seats": [str(exc)]}, seat_types=list(exc.seat_types)
+        ) from exc
     except AllocationError as exc:
         raise InvalidInput(str(exc), fields={"seats": [str(exc)]}) from exc
