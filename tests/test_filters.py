@@ -596,6 +596,57 @@ def test_a_refused_unquoted_value_reports_the_original_syntax_error() -> None:
     assert "column" in refused.value.detail
 
 
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        (
+            'userName like "a"',
+            "invalid syntax at column 10: 'like' is not an operator; "
+            "the operators are eq, ne, co, sw, ew, gt, ge, lt, le, pr",
+        ),
+        (
+            'emails[type == "work"]',
+            "invalid syntax at column 13: '==' is not an operator; "
+            "the operators are eq, ne, co, sw, ew, gt, ge, lt, le, pr",
+        ),
+        (
+            "userName eq",
+            'invalid syntax: the filter ends where a value ("a string", a number, true, '
+            "false, null) was expected",
+        ),
+        (
+            'userName eq "a" xor title pr',
+            "invalid syntax at column 17: 'xor' where 'and' or 'or' was expected",
+        ),
+        (
+            '(userName eq "a"',
+            "invalid syntax: the filter ends where ')' was expected",
+        ),
+        (
+            'emails[type eq "work"',
+            "invalid syntax: the filter ends where 'and', 'or' or ']' was expected",
+        ),
+        (
+            'userName eq "a")',
+            "invalid syntax at column 16: ')' after a complete filter",
+        ),
+        (
+            'not userName eq "a"',
+            "invalid syntax at column 5: 'userName' where '(' was expected",
+        ),
+        (
+            'userName eq "open',
+            "invalid syntax at column 13: '\"open' is not a string: "
+            "one ends with '\"' and escapes as JSON does",
+        ),
+    ],
+)
+def test_a_syntax_error_names_what_was_found_and_what_was_expected(text: str, detail: str) -> None:
+    with pytest.raises(InvalidFilterException) as refused:
+        parse_filter(text, "User")
+    assert refused.value.detail == detail
+
+
 def test_group_filters_resolve_against_the_group_schema() -> None:
     with pytest.raises(InvalidFilterException):
         parse_filter('userName eq "x"', "Group")

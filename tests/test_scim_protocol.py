@@ -504,6 +504,17 @@ def test_a_bulk_reference_to_an_unknown_bulk_id_fails_that_operation_only(api: A
     assert [op["status"] for op in body["Operations"]] == ["409", "201"]
 
 
+def test_a_filter_with_an_unknown_operator_is_an_invalid_filter_naming_the_operators(
+    api: Api,
+) -> None:
+    response = api.call("GET", '/Users?filter=userName like "bj"')
+    assert_scim_error(response, 400, "invalidFilter")
+    assert response.json["detail"] == (
+        "invalid syntax at column 10: 'like' is not an operator; "
+        "the operators are eq, ne, co, sw, ew, gt, ge, lt, le, pr"
+    )
+
+
 # --- health ------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from functools import cache
 from inspect import isclass
 from typing import Any, Protocol, cast, get_args
 
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 from pydantic import ValidationError
 from scim2_models import (
     BaseModel,
@@ -318,13 +319,81 @@ def _bound(text: str, resource: str) -> ScimFilter[Any]:
     except InvalidFilterException as error:
         quoted = _BARE_VALUE.sub(_quote_bare_value, text)
         if quoted == text:
-            raise
+            raise _explained(error, text) from None
         try:
             scim_filter = cast(ScimFilter[Any], bound_filter(quoted))
         except InvalidFilterException:
-            raise error from None
+            raise _explained(error, text) from None
     check_filter(scim_filter.ast)
     return scim_filter
+
+
+# The grammar's terminals (scim2-models, RFC 7644 §3.4.2.2) in words, in the order an error
+# lists what was expected.
+_OPERATOR_NAMES = "eq, ne, co, sw, ew, gt, ge, lt, le, pr"
+_TERMINALS = (
+    ({"ATTR_PATH"}, "an attribute"),
+    ({"_NOT"}, "'not ('"),
+    ({"_LPAR"}, "'('"),
+    ({"COMPARE_OP", "PR"}, f"an operator ({_OPERATOR_NAMES})"),
+    ({"_LBRACKET"}, "'['"),
+    (
+        {"STRING", "NUMBER", "TRUE", "FALSE", "NULL"},
+        'a value ("a string", a number, true, false, null)',
+    ),
+    ({"_AND"}, "'and'"),
+    ({"_OR"}, "'or'"),
+    ({"_RBRACKET"}, "']'"),
+    ({"_RPAR"}, "')'"),
+    ({"_DOT", "SUB_ATTR"}, "'.' with a sub-attribute"),
+)
+# What a client wrote where the lexer stopped: a word, a quoted string, or one character.
+_FOUND = re.compile(r'[^\s()\[\]"]{1,40}|"[^"]{0,40}"?|.', re.DOTALL)
+
+
+def _explained(error: InvalidFilterException, text: str) -> InvalidFilterException:
+    """A syntax error that says what was found and what was expected there.
+
+    scim2-models says where ("invalid syntax at column 10"); its parser knows what it
+    expected, which a client that wrote ``userName like "a"`` needs to be told.
+    """
+    cause = error.__cause__
+    if isinstance(cause, UnexpectedToken) and cause.token.type == "$END":
+        expected = _in_words(set(cause.expected), text, len(text))
+        return InvalidFilterException(
+            filter=text, detail=f"invalid syntax: the filter ends where {expected} was expected"
+        )
+    if isinstance(cause, UnexpectedToken):
+        found, at, terminals = str(cause.token), cause.token.start_pos or 0, set(cause.expected)
+    elif isinstance(cause, UnexpectedCharacters):
+        at, terminals = cause.pos_in_stream or 0, set(cause.allowed)
+        match = _FOUND.match(text, at)
+        found = match[0] if match else text[at:]
+    else:
+        return error
+    shown = f"'{found}'" if found.isprintable() else repr(found)
+    where = f"invalid syntax at column {cause.column}: {shown}"
+    if "COMPARE_OP" in terminals and not found.startswith('"'):
+        detail = f"{where} is not an operator; the operators are {_OPERATOR_NAMES}"
+    elif "STRING" in terminals and found.startswith('"'):
+        detail = f"{where} is not a string: one ends with '\"' and escapes as JSON does"
+    elif expected := _in_words(terminals, text, at):
+        detail = f"{where} where {expected} was expected"
+    else:
+        detail = f"{where} after a complete filter"
+    return InvalidFilterException(filter=text, detail=detail)
+
+
+def _in_words(terminals: set[str], text: str, at: int) -> str:
+    """What the parser would have taken. Its LALR tables offer ')' and ']' after any
+    complete comparison: only those that would close something open are named."""
+    before = text[:at]
+    if before.count("(") <= before.count(")"):
+        terminals = terminals - {"_RPAR"}
+    if before.count("[") <= before.count("]"):
+        terminals = terminals - {"_RBRACKET"}
+    words = [words for names, words in _TERMINALS if terminals & names]
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
 
 
 def check_filter(root: FilterNode) -> None:
