@@ -485,6 +485,33 @@ def test_a_bulk_request_whose_schemas_is_no_list_is_a_400(api: Api, schemas: Any
     assert "schemas must be a list" in response.json["detail"]
 
 
+def test_a_bulk_operation_without_a_path_is_named_by_its_index_and_bulk_id(api: Api) -> None:
+    good = {
+        "method": "POST",
+        "path": "/Users",
+        "bulkId": "u1",
+        "data": {"schemas": [USER], "userName": "a"},
+    }
+    operations = [
+        good,
+        {"method": "POST", "bulkId": "u2", "data": {"schemas": [USER], "userName": "b"}},
+        {"method": "DELETE"},
+        {"method": "PATCH", "path": "/Users", "data": {}},
+        {"path": "/Users/x"},
+    ]
+    body = api.call("POST", "/Bulk", {"schemas": [BULK], "Operations": operations}).json
+    results = body["Operations"]
+    assert [op["status"] for op in results] == ["201", "400", "400", "400", "400"]
+    assert [op["response"]["detail"] for op in results[1:]] == [
+        "Operations[1] (bulkId 'u2') has no path; a POST's path is /Users or /Groups",
+        "Operations[2] has no path; a DELETE's path is /Users/{id} or /Groups/{id}",
+        "Operations[3] has the path '/Users'; a PATCH's path is /Users/{id} or /Groups/{id}",
+        "Operations[4] has no method; a bulk operation is a POST, PUT, PATCH or DELETE",
+    ]
+    assert results[1]["bulkId"] == "u2"
+    assert {op["response"]["scimType"] for op in results[1:]} == {"invalidValue"}
+
+
 def test_a_bulk_reference_to_an_unknown_bulk_id_fails_that_operation_only(api: Api) -> None:
     operations = [
         {

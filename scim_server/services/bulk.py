@@ -35,8 +35,8 @@ class BulkRunner:
         operations, fail_on_errors = self._parse(payload)
         results: list[dict[str, Any]] = []
         errors = 0
-        for operation in operations:
-            result = self._run_one(operation)
+        for index, operation in enumerate(operations):
+            result = self._run_one(index, operation)
             results.append(result)
             errors += int(result["status"]) >= 400
             if fail_on_errors and errors >= fail_on_errors:
@@ -63,24 +63,30 @@ class BulkRunner:
             raise InvalidValueException(detail="failOnErrors must be a positive integer")
         return operations, fail_on_errors
 
-    def _run_one(self, operation: Any) -> dict[str, Any]:
+    def _run_one(self, index: int, operation: Any) -> dict[str, Any]:
         if not isinstance(operation, dict):
-            return _failed({}, InvalidSyntaxException(detail="an operation must be an object"))
+            detail = f"Operations[{index}] must be an object"
+            return _failed({}, InvalidSyntaxException(detail=detail))
         try:
-            return self._execute(operation)
+            return self._execute(_named(index, operation), operation)
         except (SCIMException, DomainError) as exc:
             return _failed(operation, exc)
 
-    def _execute(self, operation: dict[str, Any]) -> dict[str, Any]:
+    def _execute(self, name: str, operation: dict[str, Any]) -> dict[str, Any]:
         method = str(operation.get("method", "")).upper()
-        endpoint, resource_id = self._target(operation.get("path"), method)
+        if method not in _PATHS:
+            has = _has("method", operation.get("method"))
+            raise InvalidValueException(
+                detail=f"{name} has {has}; a bulk operation is a POST, PUT, PATCH or DELETE"
+            )
+        endpoint, resource_id = self._target(name, operation.get("path"), method)
         data = self._resolve(operation.get("data"))
         service = self.services[endpoint]
         version = operation.get("version")
         bulk_id = operation.get("bulkId")
         if method == "POST":
             if not bulk_id:
-                raise InvalidValueException(detail="a POST operation needs a bulkId")
+                raise InvalidValueException(detail=f"{name} is a POST and needs a bulkId")
             created = service.create(data)
             self.created[str(bulk_id)] = created["id"]
             return _done(operation, "201", created)
@@ -88,19 +94,17 @@ class BulkRunner:
             return _done(operation, "200", service.replace(resource_id, data, version))
         if method == "PATCH":
             return _done(operation, "200", service.patch(resource_id, data, version))
-        if method == "DELETE":
-            service.delete(resource_id, version)
-            return _done(operation, "204", None, f"/{endpoint}/{resource_id}")
-        raise InvalidValueException(detail=f"unsupported bulk method {method!r}")
+        service.delete(resource_id, version)
+        return _done(operation, "204", None, f"/{endpoint}/{resource_id}")
 
-    def _target(self, path: Any, method: str) -> tuple[str, str]:
+    def _target(self, name: str, path: Any, method: str) -> tuple[str, str]:
+        """RFC 7644 §3.7: every operation has a path, a resource type for a POST and a
+        resource for the others."""
         match = PATH.match(self._resolve(path) if isinstance(path, str) else "")
-        if not match:
-            raise InvalidValueException(detail=f"bad bulk path {path!r}")
-        endpoint, resource_id = match.group(1), match.group(2) or ""
-        if (method == "POST") == bool(resource_id):
-            raise InvalidValueException(detail=f"{method} does not take the path {path!r}")
-        return endpoint, resource_id
+        resource_id = (match and match.group(2)) or ""
+        if not match or (method == "POST") == bool(resource_id):
+            raise InvalidValueException(detail=f"{name} has {_has('path', path)}; {_PATHS[method]}")
+        return match.group(1), resource_id
 
     def _resolve(self, value: Any) -> Any:
         """Replace `bulkId:x` references by the ids created earlier in this request."""
@@ -118,6 +122,23 @@ class BulkRunner:
             # RFC 7644 §3.7.2: an unresolvable reference fails that operation (409).
             raise _Unresolved(bulk_id)
         return self.created[bulk_id]
+
+
+# RFC 7644 §3.7: the methods of a bulk operation, and the path each takes.
+_PATHS = {
+    "POST": "a POST's path is /Users or /Groups",
+    **{m: f"a {m}'s path is /Users/{{id}} or /Groups/{{id}}" for m in ("PUT", "PATCH", "DELETE")},
+}
+
+
+def _named(index: int, operation: dict[str, Any]) -> str:
+    """How an error names an operation: its place in the request, and its bulkId."""
+    bulk_id = operation.get("bulkId")
+    return f"Operations[{index}] (bulkId {bulk_id!r})" if bulk_id else f"Operations[{index}]"
+
+
+def _has(member: str, value: Any) -> str:
+    return f"no {member}" if value is None else f"the {member} {value!r}"
 
 
 class _Unresolved(SCIMException):
