@@ -329,12 +329,10 @@ def translate(exc: Exception) -> DomainError:
     if isinstance(exc, DomainError):
         return exc
     if isinstance(exc, SeatUnavailable):
-        return NoSeat(
-            f"{exc}; an owner can purchase more seats",
-            seat_type=exc.seat_type,
-            purchased=exc.purchased,
-            assigned=exc.assigned,
-        )
+        counts: dict[str, int | None] = {"purchased": exc.purchased, "assigned": exc.assigned}
+        if exc.needed is not None:  # a batch: what it would hold, and how many seats it lacks
+            counts |= {"needed": exc.needed, "short": exc.short}
+        return NoSeat(f"{exc}; an owner can purchase more seats", seat_type=exc.seat_type, **counts)
     if isinstance(exc, NotPermitted):
         return Forbidden(str(exc), required_role=exc.needed.name)
     if isinstance(exc, ReductionDuringTerm):

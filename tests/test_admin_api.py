@@ -459,6 +459,23 @@ def test_a_batch_that_ends_over_the_allocation_changes_nothing(article: Article)
     assert counters_agree_with_holders(org)
 
 
+def test_a_batch_that_overfills_a_type_says_how_many_seats_it_lacks(article: Article) -> None:
+    org = article.org
+    others = add_members(org, 2, prefix="other")  # chat, as every chat_code seat is taken
+    over = [{"member": p.id, "seat_type": "chat_code"} for p in (article.b, *others)]
+    for token, allowed in ((article.admin.token, False), (org.owner.token, True)):
+        response = org.call(token, "POST", "/members/seat-assignments", {"assignments": over})
+        body = error(response, 409, "seat_unavailable")
+        assert body["message"] == (
+            "the batch needs 13 chat_code seats and 10 are purchased: it is 3 short; "
+            "an owner can purchase more seats"
+        )
+        assert (body["seat_type"], body["purchased"], body["assigned"]) == ("chat_code", 10, 10)
+        assert (body["needed"], body["short"]) == (13, 3)
+        assert body["purchase"] == {"allowed": allowed, "href": "/api/v1/billing/seats"}
+    assert allocation(org)["chat_code"]["assigned"] == 10
+
+
 def test_a_batch_naming_an_unknown_member_or_type_is_invalid_and_changes_nothing(
     article: Article,
 ) -> None:

@@ -95,6 +95,17 @@ def test_a_batch_that_ends_over_the_allocation_is_refused_whole() -> None:
     assert refused.value.seat_type == "chat_code"
 
 
+def test_a_batch_that_overfills_a_type_says_how_many_seats_it_lacks() -> None:
+    over = [("chat", "chat_code"), ("chat", "chat_code"), ("chat_code", UNASSIGNED)]
+    with pytest.raises(SeatUnavailable) as refused:
+        seats.check_batch(ENTERPRISE, alloc(50, 10, 10, 9), over * 2)
+    # 9 held, 4 taken and 2 freed: 11 of 10 purchased.
+    assert (refused.value.needed, refused.value.short) == (11, 1)
+    assert str(refused.value) == (
+        "the batch needs 11 chat_code seats and 10 are purchased: it is 1 short"
+    )
+
+
 # --- §4 the waiting line -----------------------------------------------------------------
 
 

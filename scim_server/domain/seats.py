@@ -36,15 +36,31 @@ class Allocation:
 
 
 class SeatUnavailable(Exception):
-    """No seat of the requested type is free: the answer a program can act on (SEATS.md §4)."""
+    """No seat of the requested type is free: the answer a program can act on (SEATS.md §4).
 
-    def __init__(self, seat_type: str, purchased: int, assigned: int) -> None:
-        super().__init__(
-            f"no {seat_type} seat is available: {assigned} of {purchased} are assigned"
-        )
+    For a batch, `needed` is what its final state would hold of the type: the batch is
+    `short` of that many minus those purchased.
+    """
+
+    def __init__(
+        self, seat_type: str, purchased: int, assigned: int, needed: int | None = None
+    ) -> None:
         self.seat_type = seat_type
         self.purchased = purchased
         self.assigned = assigned
+        self.needed = needed
+        if needed is None:
+            message = f"no {seat_type} seat is available: {assigned} of {purchased} are assigned"
+        else:
+            message = (
+                f"the batch needs {needed} {seat_type} seats and {purchased} are purchased: "
+                f"it is {self.short} short"
+            )
+        super().__init__(message)
+
+    @property
+    def short(self) -> int | None:
+        return None if self.needed is None else self.needed - self.purchased
 
 
 class UnknownSeatType(ValueError):
@@ -122,7 +138,8 @@ def check_batch(
     for seat_type in sorted(plan.seat_types, key=lambda s: s.rank, reverse=True):
         held, bought = final.get(seat_type.id, 0), allocation.purchased.get(seat_type.id, 0)
         if held > bought and held > allocation.assigned.get(seat_type.id, 0):
-            raise SeatUnavailable(seat_type.id, bought, allocation.assigned.get(seat_type.id, 0))
+            assigned = allocation.assigned.get(seat_type.id, 0)
+            raise SeatUnavailable(seat_type.id, bought, assigned, needed=held)
     return final
 
 
