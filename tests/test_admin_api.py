@@ -476,6 +476,26 @@ def test_a_batch_that_overfills_a_type_says_how_many_seats_it_lacks(article: Art
     assert allocation(org)["chat_code"]["assigned"] == 10
 
 
+def test_auto_in_a_batch_is_refused_saying_it_is_for_one_member(article: Article) -> None:
+    org = article.org
+    batch = [
+        {"member": article.a.id, "seat_type": "unassigned"},
+        {"member": article.b.id, "seat_type": "auto"},
+    ]
+    response = org.call(
+        article.admin.token, "POST", "/members/seat-assignments", {"assignments": batch}
+    )
+    body = error(response, 422, "invalid_input")
+    hint = (
+        '"auto" hands one member back to the automatic rules: send it to that member, '
+        'PATCH /api/v1/members/{id} {"seat_type": "auto"}; a batch pins the seats it assigns'
+    )
+    assert body["fields"] == {"assignments.1.seat_type": [hint]}
+    assert body["message"] == f"the batch changes nothing: assignments.1.seat_type: {hint}"
+    assert seat(org, article.a.id) == "chat_code"
+    assert move(org, article.admin.token, article.b.id, "auto").status_code == 200
+
+
 def test_a_batch_naming_an_unknown_member_or_type_is_invalid_and_changes_nothing(
     article: Article,
 ) -> None:

@@ -28,6 +28,10 @@ from .seats import SeatDesk
 
 # PATCH {"seat_type": "auto"}: unpin, and let the automatic rules decide again (SEATS.md §4).
 AUTO = "auto"
+AUTO_IN_A_BATCH = (
+    '"auto" hands one member back to the automatic rules: send it to that member, '
+    'PATCH /api/v1/members/{id} {"seat_type": "auto"}; a batch pins the seats it assigns'
+)
 
 
 @dataclass(frozen=True)
@@ -273,17 +277,24 @@ def check_seat_type(plan: Plan, seat_type: str, field: str) -> None:
 def check_assignments(
     plan: Plan, assignments: Sequence[tuple[str, str]], found: dict[str, UserRow]
 ) -> None:
-    """Every entry names a member of this organization and a seat type of its plan."""
+    """Every entry names a member of this organization and a seat type of its plan; not
+    "auto", which unpins one member, where a batch pins every seat it assigns."""
     problems: dict[str, list[str]] = {}
     for index, (member_id, seat_type) in enumerate(assignments):
         if member_id not in found:
             problems[f"assignments.{index}.member"] = [f"no member {member_id!r}"]
+        if seat_type == AUTO:
+            problems[f"assignments.{index}.seat_type"] = [AUTO_IN_A_BATCH]
+            continue
         try:
             seats.check_seat_type(plan, seat_type)
         except seats.UnknownSeatType as exc:
             problems[f"assignments.{index}.seat_type"] = [str(exc)]
     if problems:
-        raise InvalidInput("some assignments name no member or no seat type", fields=problems)
+        listed = [f"{field}: {messages[0]}" for field, messages in problems.items()]
+        more = f"; and {len(listed) - 3} more (fields)" if len(listed) > 3 else ""
+        message = f"the batch changes nothing: {'; '.join(listed[:3])}{more}"
+        raise InvalidInput(message, fields=problems)
 
 
 def check_transfer_target(target: UserRow | None, current: UserRow, member_id: str) -> UserRow:
