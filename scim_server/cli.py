@@ -408,7 +408,7 @@ def read_mapping(path: str) -> tuple[str, str]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     json_file = path.lower().endswith(".json")
     media_type = "application/json" if json_file else "application/yaml"
-    return decode(raw, media_type), media_type
+    return decode(raw, media_type, "a file named .json is read as JSON: name it .yaml"), media_type
 
 
 def cmd_mappings_check(args: argparse.Namespace) -> int:

@@ -152,12 +152,14 @@ def load_mapping(text: str, expected_plan: str | None = None) -> Mapping:
     return Mapping(valid["plan"], rules)
 
 
-def decode(raw: bytes, media_type: str = "application/yaml") -> str:
+def decode(raw: bytes, media_type: str = "application/yaml", as_yaml: str = "") -> str:
     """A file's bytes as text (UTF-8, a BOM dropped); MappingErrors at the line of a bad byte.
 
     The CLI reads files and the admin API reads bodies as bytes: both decode here, so a
     file in another encoding is an error with its line, like any other. A file said to be
-    JSON must be JSON: it is stored and served as such (YAML would accept more).
+    JSON must be JSON: it is stored and served as such (YAML would accept more). One that
+    is not, and does not even start as JSON does, is most likely YAML said to be JSON:
+    `as_yaml` tells the caller's reader how to say it is YAML (a Content-Type, a suffix).
     """
     try:
         text = raw.decode("utf-8-sig")
@@ -166,15 +168,17 @@ def decode(raw: bytes, media_type: str = "application/yaml") -> str:
         message = f"not valid UTF-8: byte 0x{raw[exc.start]:02x} ({exc.reason}); save as UTF-8"
         raise MappingErrors([MappingError(line, message)]) from exc
     if media_type == "application/json" and text.strip():
-        _check_json(text)
+        _check_json(text, as_yaml)
     return text
 
 
-def _check_json(text: str) -> None:
+def _check_json(text: str, as_yaml: str) -> None:
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
         message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+        if as_yaml and text.lstrip()[:1] not in ("{", "["):
+            message += f"; it looks like YAML: {as_yaml}"
         raise MappingErrors([MappingError(exc.lineno, message)]) from exc
     except ValueError:
         pass  # a number of more digits than Python reads: JSON; the YAML reading names its line

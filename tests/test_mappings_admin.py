@@ -266,6 +266,24 @@ def test_a_body_sent_as_json_that_is_not_json_is_422_at_its_line(acme: Org, admi
     assert get(acme, admin.token).status_code == 404
 
 
+def test_a_yaml_body_sent_as_json_is_told_to_send_yaml_as_application_yaml(
+    acme: Org, admin: Person
+) -> None:
+    hint = "it looks like YAML: send YAML as Content-Type: application/yaml"
+    for body in (MAPPING, "# Acme's groups\n" + MAPPING):
+        refused = error(plan(acme, admin.token, body, "application/json"), 422, "invalid_mapping")
+        [only] = refused["errors"]
+        assert only == {"line": 1, "message": f"not valid JSON: Expecting value (column 1); {hint}"}
+        assert refused["message"].endswith(hint)
+    # JSON that is broken is not YAML's business.
+    broken = error(
+        plan(acme, admin.token, '{"plan": "enterprise",}', "application/json"),
+        422,
+        "invalid_mapping",
+    )
+    assert "YAML" not in broken["errors"][0]["message"]
+
+
 def test_a_body_nested_too_deeply_is_422_not_a_crash(acme: Org, admin: Person) -> None:
     body = error(plan(acme, admin.token, "[" * 100_000), 422, "invalid_mapping")
     assert "nested too deeply" in body["errors"][0]["message"]

@@ -270,6 +270,17 @@ def test_a_json_file_that_is_not_json_is_refused_at_its_line(
     assert ran.code == 1 and ran.err.startswith(f"{path}:1: not valid JSON: ")
 
 
+def test_a_yaml_file_named_json_is_told_to_be_named_yaml(
+    cli_run: Callable[..., Ran], tmp_path: Path
+) -> None:
+    path = write(tmp_path, MAPPING, "acme.json")
+    ran = cli_run("mappings", "check", path)
+    assert ran.err == (
+        f"{path}:1: not valid JSON: Expecting value (column 1); it looks like YAML: "
+        "a file named .json is read as JSON: name it .yaml\n"
+    )
+
+
 def test_an_invalid_file_is_not_applied(
     cli_run: Callable[..., Ran], acme: Acme, db: Database, tmp_path: Path
 ) -> None:

@@ -282,7 +282,8 @@ def mapping_body() -> tuple[str, str]:
     raw = request.get_data(cache=True)
     if len(raw) > MAX_MAPPING_BYTES:  # a chunked body, whose length was not announced
         raise too_large
-    return decode(raw, media_type), media_type
+    as_yaml = "send YAML as Content-Type: application/yaml"
+    return decode(raw, media_type, as_yaml), media_type
 
 
 # --- sign-in through OIDC (SEATS.md §6) -------------------------------------------------------
