@@ -77,12 +77,19 @@ def _register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         detail = _detail(exc)
         if request.path.startswith("/scim/v2"):
-            return scim.scim_response(scim_error(status, detail), status)
-        return app.response_class(
-            _json({"error": {"code": _code(status), "message": detail}}),
-            status=status,
-            mimetype="application/json",
-        )
+            response = scim.scim_response(scim_error(status, detail), status)
+        else:
+            response = app.response_class(
+                _json({"error": {"code": _code(status), "message": detail}}),
+                status=status,
+                mimetype="application/json",
+            )
+        # The exception's own headers, such as a 405's Allow (RFC 9110 §15.5.6); the body
+        # is ours, and so is its Content-Type.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

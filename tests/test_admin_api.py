@@ -821,3 +821,10 @@ def test_a_body_sent_as_a_form_by_curl_is_still_read_as_json(acme: Org, admin: P
 def test_unknown_endpoints_and_methods_answer_json(acme: Org) -> None:
     error(acme.call(acme.owner.token, "GET", "/nothing-here"), 404, "not_found")
     error(acme.call(acme.owner.token, "DELETE", "/organization"), 405, "method_not_allowed")
+
+
+def test_a_method_an_endpoint_does_not_take_is_405_naming_those_it_takes(acme: Org) -> None:
+    response = acme.call(acme.owner.token, "TRACE", "/members/seat-assignments")
+    error(response, 405, "method_not_allowed")
+    # RFC 9110 §15.5.6: a 405 carries Allow (found by schemathesis).
+    assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"POST"}
