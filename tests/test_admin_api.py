@@ -616,6 +616,17 @@ def test_extra_usage_on_a_plan_without_it_is_invalid_input(acme: Org) -> None:
     assert "enabled" in error(strict, 422, "invalid_input")["fields"]
 
 
+def test_extra_usage_is_switched_by_true_or_false_only_never_by_a_number(app: Any, db: Any) -> None:
+    """1 == True in Python, but 1 is not a decision an owner made (found by schemathesis)."""
+    legacy = new_org(app, db, "old", plan="enterprise_legacy", seats={"standard": 15, "premium": 5})
+    for number in (1, 0, 1.0):
+        response = legacy.call(
+            legacy.owner.token, "PUT", "/billing/extra-usage", {"enabled": number}
+        )
+        assert "enabled" in error(response, 422, "invalid_input")["fields"]
+    assert legacy.call(legacy.owner.token, "GET", "/organization").json["extra_usage"] is False
+
+
 # --- ownership (SEATS.md §3) --------------------------------------------------------------------
 
 

@@ -102,9 +102,19 @@ class SeatCounts(Schema):
     )
 
 
+class JsonBoolean(fields.Boolean):
+    """JSON true or false, nothing else. Boolean(truthy={True}) is not enough: 1 == True in
+    Python, so 1 is in {True}, and 0 in {False}."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class ExtraUsage(Schema):
-    # JSON true or false only: "yes" or 1 are not a decision an owner made.
-    enabled = fields.Boolean(required=True, truthy={True}, falsy={False})
+    # "yes" or 1 are not a decision an owner made.
+    enabled = JsonBoolean(required=True)
 
 
 class OwnershipTransfer(Schema):
