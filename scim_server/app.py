@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as configuration
 from . import logs
-from .api import admin, health, scim, sso
+from .api import admin, health, openapi, scim, sso
 from .errors import scim_error
 
 log = logging.getLogger("scim_server.request")
@@ -34,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(scim.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(openapi.blueprint)
     app.register_blueprint(sso.blueprint)
     _register_request_log(app)
     _register_error_handlers(app)

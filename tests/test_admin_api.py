@@ -252,12 +252,13 @@ def test_another_organizations_member_is_not_found_and_nothing_changes(
 ) -> None:
     globex = new_org(app, db, "globex")
     stranger = add_member(globex, "stranger")
-    unknown = acme.call(admin.token, "GET", "/members/nobody").json
+    nobody = "01a23b00-0000-7000-8000-000000000000"
+    unknown = acme.call(admin.token, "GET", f"/members/{nobody}").json
     foreign = acme.call(admin.token, "GET", f"/members/{stranger.id}")
     assert foreign.status_code == 404
     # The same answer as for an id that exists nowhere, but for the id itself.
     assert foreign.json["error"]["message"] == unknown["error"]["message"].replace(
-        "nobody", stranger.id
+        nobody, stranger.id
     )
     error(move(acme, admin.token, stranger.id, "chat"), 404, "not_found")
     batch = [{"member": stranger.id, "seat_type": "chat"}]
@@ -832,6 +833,14 @@ def test_a_body_sent_as_a_form_by_curl_is_still_read_as_json(acme: Org, admin: P
 def test_unknown_endpoints_and_methods_answer_json(acme: Org) -> None:
     error(acme.call(acme.owner.token, "GET", "/nothing-here"), 404, "not_found")
     error(acme.call(acme.owner.token, "DELETE", "/organization"), 405, "method_not_allowed")
+
+
+def test_a_member_path_that_is_not_an_id_is_not_taken_for_a_member(acme: Org) -> None:
+    """/members/seat-assignments is its own resource: a GET on it is 405, not "no member"."""
+    response = acme.call(acme.owner.token, "GET", "/members/seat-assignments")
+    error(response, 405, "method_not_allowed")
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == {"POST", "OPTIONS"}
+    error(acme.call(acme.owner.token, "GET", "/members/nobody"), 404, "not_found")
 
 
 def test_a_method_an_endpoint_does_not_take_is_405_naming_those_it_takes(acme: Org) -> None:
