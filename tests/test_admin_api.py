@@ -754,8 +754,9 @@ def test_the_csv_export_has_a_header_row_and_one_row_per_event(acme: Org) -> Non
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     expected = events(acme, action="seat.changed")
     assert list(rows[0]) == [
-        "id", "at", "actor_kind", "actor", "source", "action",
-        "subject_kind", "subject_id", "before", "after", "reason",
+        "id", "at", "actor_kind", "actor", "actor_user_name", "actor_display_name",
+        "source", "action", "subject_kind", "subject_id", "subject_user_name",
+        "subject_display_name", "before", "after", "reason",
     ]  # fmt: skip
     assert [int(r["id"]) for r in rows] == [e["id"] for e in expected]
     assert [json.loads(r["after"]) for r in rows] == [e["after"] for e in expected]

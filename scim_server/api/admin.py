@@ -422,13 +422,13 @@ def download(chunks: Iterable[str], mimetype: str, filename: str) -> Response:
     return response
 
 
-def jsonl(events: Iterable[audit_log.AuditEvent]) -> Iterator[str]:
+def jsonl(events: Iterable[audit_log.Entry]) -> Iterator[str]:
     schema = schemas.EventOut()
     for event in events:
         yield json.dumps(schema.dump(event)) + "\n"
 
 
-def csv_rows(events: Iterable[audit_log.AuditEvent]) -> Iterator[str]:
+def csv_rows(events: Iterable[audit_log.Entry]) -> Iterator[str]:
     """A header row, then one row per event; before and after as JSON text."""
     schema, buffer = schemas.EventOut(), io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS)

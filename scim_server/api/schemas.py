@@ -344,6 +344,8 @@ class GroupMappingOut(Out):
     version = fields.Integer()
     updated_at = fields.DateTime()
     updated_by = fields.String(allow_none=True)
+    updated_by_user_name = fields.String(allow_none=True)
+    updated_by_display_name = fields.String(allow_none=True)
     media_type = fields.String()
     plan = fields.String(attribute="mapping.plan")
     rules = fields.List(fields.Nested(MappingRuleOut), attribute="mapping.rules")
@@ -403,17 +405,24 @@ class MappingReportOut(Out):
 
 
 class EventOut(Out):
-    id = fields.Integer(attribute="pk")
-    at = fields.DateTime()
-    actor_kind = fields.String()
-    actor = fields.String(allow_none=True)
-    source = fields.String()
-    action = fields.String()
-    subject_kind = fields.String()
-    subject_id = fields.String(allow_none=True)
-    before = fields.Raw(allow_none=True)
-    after = fields.Raw(allow_none=True)
-    reason = fields.String(allow_none=True)
+    """An audit event (SEATS.md §8), with the names of the members it names beside their ids
+    (null for anyone else, and for a member removed since)."""
+
+    id = fields.Integer(attribute="event.pk")
+    at = fields.DateTime(attribute="event.at")
+    actor_kind = fields.String(attribute="event.actor_kind")
+    actor = fields.String(attribute="event.actor", allow_none=True)
+    actor_user_name = fields.String(allow_none=True)
+    actor_display_name = fields.String(allow_none=True)
+    source = fields.String(attribute="event.source")
+    action = fields.String(attribute="event.action")
+    subject_kind = fields.String(attribute="event.subject_kind")
+    subject_id = fields.String(attribute="event.subject_id", allow_none=True)
+    subject_user_name = fields.String(allow_none=True)
+    subject_display_name = fields.String(allow_none=True)
+    before = fields.Raw(attribute="event.before", allow_none=True)
+    after = fields.Raw(attribute="event.after", allow_none=True)
+    reason = fields.String(attribute="event.reason", allow_none=True)
 
 
 class EventPageOut(Out):
