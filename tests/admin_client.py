@@ -78,11 +78,15 @@ def add_member(org: Org, name: str, /, role: str = "member", **attributes: Any) 
     body = {"schemas": [USER], "userName": name, **attributes}
     response = org.scim.call("POST", "/Users", body)
     assert response.status_code == 201, response.json
-    member_id = response.json["id"]
-    with org.db.unit_of_work(write=True) as session:
+    return grant(org.db, org.pk, response.json["id"], role, name)
+
+
+def grant(db: Database, org_pk: int, member_id: str, role: str, name: str) -> Person:
+    """Give a member a role and a personal API token acting as them."""
+    with db.unit_of_work(write=True) as session:
         session.execute(update(UserRow).where(UserRow.id == member_id).values(role=role))
         pk = session.scalar(select(UserRow.pk).where(UserRow.id == member_id))
-        issued = tokens.issue(session, org.pk, "api", f"{name} (test)", member_pk=pk)
+        issued = tokens.issue(session, org_pk, "api", f"{name} (test)", member_pk=pk)
     return Person(member_id, issued.secret)
 
 
