@@ -12,8 +12,9 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import config as configuration
-from . import logs
+from . import logs, metrics
 from .api import admin, health, openapi, scim, sso
+from .api import metrics as metrics_api
 from .errors import scim_error
 
 log = logging.getLogger("scim_server.request")
@@ -31,11 +32,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .persistence.db import Database
 
     app.extensions["scim_db"] = Database(app.config["DATABASE_URL"])
+    metrics.watch_pool(app.extensions["scim_db"])
     app.register_blueprint(health.blueprint)
     app.register_blueprint(scim.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(sso.blueprint)
+    app.register_blueprint(metrics_api.blueprint)
     _register_request_log(app)
     _register_error_handlers(app)
     return app
@@ -50,6 +53,10 @@ def _register_request_log(app: Flask) -> None:
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.observe(
+            request.url_rule, request.view_args, request.method, response.status_code, seconds
+        )
         if not log.isEnabledFor(logging.INFO):
             return response
         # Only the path, never the query string (filters may carry personal data)
@@ -62,9 +69,7 @@ def _register_request_log(app: Flask) -> None:
             method=request.method,
             path=request.path,
             status=response.status_code,
-            duration_ms=round(
-                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
-            ),
+            duration_ms=round(seconds * 1000, 2),
             org=g.get("log_org"),
         )
         return response

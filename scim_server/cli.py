@@ -355,6 +355,8 @@ def gunicorn_argv(args: argparse.Namespace) -> list[str]:
         sys.executable, "-m", "gunicorn",
         "--bind", args.bind, "--workers", str(args.workers),
         *access_log, "--error-logfile", "-",
+        # The workers' metrics, shared through PROMETHEUS_MULTIPROC_DIR (gunicorn_conf.py).
+        "--config", "python:scim_server.gunicorn_conf",
         "scim_server.wsgi:app",
     ]  # fmt: skip
 

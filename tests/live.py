@@ -18,12 +18,14 @@ from scim_server.persistence.db import Database
 from scim_server.services import organizations
 
 LIVE_SECRET_KEY = "live-server-secret-key-of-32-characters-or-more"
+LIVE_METRICS_TOKEN = "live-server-metrics-token-of-32-characters"
 
 
 @dataclass(frozen=True)
 class LiveServer:
     url: str
     database_url: str
+    metrics_dir: Path  # where the workers write their metrics (PROMETHEUS_MULTIPROC_DIR)
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,12 @@ def running(database_url: str, folder: Path, workers: int = 2) -> Iterator[LiveS
         "SCIM_SERVER_LOG_LEVEL": "WARNING",
         # Seals OIDC client secrets and signs sign-in cookies (tests/test_oidc_live.py).
         "SCIM_SERVER_SECRET_KEY": LIVE_SECRET_KEY,
+        # GET /metrics (tests/test_metrics_live.py), its files where the test can see them.
+        "SCIM_SERVER_METRICS_TOKEN": LIVE_METRICS_TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
     }
     with serving(env, folder, workers) as url:
-        yield LiveServer(url, database_url)
+        yield LiveServer(url, database_url, folder / "metrics")
 
 
 def new_organization(
