@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +40,9 @@ def value(found: Samples, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-def metered(db: Database) -> Iterator[Flask]:
-    application = create_app(
-        {"DATABASE_URL": db.url, "TOKEN_TOUCH_SECONDS": 0, "METRICS_TOKEN": TOKEN}
-    )
-    yield application
-    application.extensions["scim_db"].dispose()
+def metered(app: Flask) -> Flask:
+    app.config["METRICS_TOKEN"] = TOKEN  # read at each scrape
+    return app
 
 
 def scrape(app: Flask) -> Samples:

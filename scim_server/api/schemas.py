@@ -361,29 +361,28 @@ class RuleRefOut(Out):
     line = fields.Integer(allow_none=True)
 
 
-class MoveOut(Out):
+class ReportedOut(Out):
+    """Whom a line of the report is about, and why (Preview._who)."""
+
     member = fields.String()
     userName = fields.String(allow_none=True)  # the report says userName, as SCIM does
+    reason = fields.String()
+
+
+class MoveOut(ReportedOut):
     from_ = fields.String(attribute="from", data_key="from")
     to = fields.String()
     rule = fields.Nested(RuleRefOut, allow_none=True)
-    reason = fields.String()
 
 
-class BlockedOut(Out):
-    member = fields.String()
-    userName = fields.String(allow_none=True)
+class BlockedOut(ReportedOut):
     seat_type = fields.String()
     wanted = fields.String()
     rule = fields.Nested(RuleRefOut, allow_none=True)
-    reason = fields.String()
 
 
-class ReleasedOut(Out):
-    member = fields.String()
-    userName = fields.String(allow_none=True)
+class ReleasedOut(ReportedOut):
     seat_type = fields.String()
-    reason = fields.String()
 
 
 class ShortfallOut(Out):
