@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config as configuration
 from . import logs, metrics
-from .api import admin, health, openapi, scim, sso
+from .api import admin, console, health, openapi, scim, sso
 from .api import metrics as metrics_api
 from .errors import scim_error
 
@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(sso.blueprint)
+    app.register_blueprint(console.blueprint)
     app.register_blueprint(metrics_api.blueprint)
     _register_request_log(app)
     _register_error_handlers(app)
@@ -67,7 +68,7 @@ def _register_request_log(app: Flask) -> None:
             "request",
             request_id=g.get("request_id"),
             method=request.method,
-            path=request.path,
+            path=g.get("log_path") or request.path,
             status=response.status_code,
             duration_ms=round(seconds * 1000, 2),
             org=g.get("log_org"),
@@ -76,7 +77,8 @@ def _register_request_log(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    """Every error is a SCIM Error body under /scim/v2 and JSON elsewhere; never HTML."""
+    """Every error is a SCIM Error body under /scim/v2, an HTML page of the console under
+    /console, and JSON elsewhere; never a traceback."""
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -84,6 +86,8 @@ def _register_error_handlers(app: Flask) -> None:
         detail = _detail(exc)
         if request.path.startswith("/scim/v2"):
             response = scim.scim_response(scim_error(status, detail), status)
+        elif request.path.startswith("/console/"):
+            response = console.status_page(status)
         else:
             response = app.response_class(
                 _json({"error": {"code": _code(status), "message": detail}}),
@@ -110,6 +114,8 @@ def _register_error_handlers(app: Flask) -> None:
         detail = f"internal server error (request id {g.get('request_id')})"
         if request.path.startswith("/scim/v2"):
             return scim.scim_response(scim_error(500, detail), 500)
+        if request.path.startswith("/console/"):
+            return console.status_page(500, f"Request id {g.get('request_id')}.")
         return app.response_class(
             _json({"error": {"code": "internal", "message": detail}}),
             status=500,

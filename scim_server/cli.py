@@ -1,4 +1,4 @@
-"""Operator commands: `scim-server db|org|token|api-token|mappings|serve`."""
+"""Operator commands: `scim-server db|org|token|api-token|console|mappings|serve`."""
 
 from __future__ import annotations
 
@@ -106,6 +106,28 @@ def cmd_api_token_create(args: argparse.Namespace) -> int:
         if args.json
         else issued.secret
     )
+    return 0
+
+
+def cmd_console_link(args: argparse.Namespace) -> int:
+    """A one-time console sign-in link. Its URL needs the server's public address, which
+    only SCIM_SERVER_PUBLIC_URL says: this command does not know where the server listens."""
+    from .services import sign_in_links
+
+    minutes = sign_in_links.DEFAULT_MINUTES if args.minutes is None else args.minutes
+    db = database()
+    try:
+        issued = sign_in_links.issue(db, args.org, args.email, minutes)
+    finally:
+        db.dispose()
+    public = configuration.load()["PUBLIC_URL"]
+    url = f"{public.rstrip('/')}{issued.path}" if public else None
+    expires = issued.expires_at.isoformat()
+    if args.json:
+        print(json.dumps({"path": issued.path, "url": url, "expires_at": expires}))
+    else:
+        print(url or issued.path)
+        print(f"(works once, until {expires})")
     return 0
 
 
@@ -408,6 +430,16 @@ def parser() -> argparse.ArgumentParser:
     api_create.add_argument("--email", required=True)
     api_create.add_argument("--json", action="store_true")
     api_create.set_defaults(func=cmd_api_token_create)
+
+    console = commands.add_parser("console", help="the admin console").add_subparsers(
+        dest="action", required=True
+    )
+    link = console.add_parser("link", help="a one-time sign-in link for a member")
+    link.add_argument("--org", required=True, help="organization slug")
+    link.add_argument("--email", required=True, help="the member's userName or email")
+    link.add_argument("--minutes", type=int, help="how long it works (default 15, at most 1440)")
+    link.add_argument("--json", action="store_true", help='print {"path", "url", "expires_at"}')
+    link.set_defaults(func=cmd_console_link)
 
     token = commands.add_parser("token", help="SCIM tokens").add_subparsers(
         dest="action", required=True

@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     # How long a sign-in may take at the provider, and how long a session cookie lasts.
     "SSO_STATE_SECONDS": 600,
     "SSO_SESSION_SECONDS": 8 * 3600,
+    # The console's session (docs/console.md): it ends after this long without a request,
+    # and this long after signing in, whatever the activity.
+    "CONSOLE_IDLE_SECONDS": 30 * 60,
+    "CONSOLE_SESSION_SECONDS": 12 * 3600,
     # Discovery documents and JWKS are cached this long (a kid not in the cache refetches).
     "OIDC_CACHE_SECONDS": 300,
     "OIDC_HTTP_TIMEOUT": 10,
@@ -49,6 +53,8 @@ _INT_KEYS = {
     "TOKEN_TOUCH_SECONDS",
     "SSO_STATE_SECONDS",
     "SSO_SESSION_SECONDS",
+    "CONSOLE_IDLE_SECONDS",
+    "CONSOLE_SESSION_SECONDS",
     "OIDC_CACHE_SECONDS",
     "OIDC_HTTP_TIMEOUT",
 }

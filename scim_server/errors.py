@@ -213,6 +213,32 @@ class SessionRequired(Unauthorized):
     code = "session_required"
 
 
+# --- the console (docs/console.md) ------------------------------------------------------------
+
+
+class SignInLinkInvalid(DomainError):
+    """A console sign-in link that is unknown, used, expired or another organization's: one
+    answer for all, so that a link's fate tells its holder nothing more."""
+
+    code = "sign_in_link_invalid"
+    status = 400
+
+
+class CsrfRefused(DomainError):
+    """A console form sent without this session's CSRF token (from another site, or from a
+    page older than the session)."""
+
+    code = "csrf_token_invalid"
+    status = 400
+
+
+class NextRefused(DomainError):
+    """A `next` that does not point inside this organization's console (no open redirect)."""
+
+    code = "next_not_allowed"
+    status = 400
+
+
 # The domain's own exceptions (plain Python, no HTTP) and what each means at the boundary.
 DOMAIN_EXCEPTIONS = (SeatUnavailable, UnknownSeatType, AllocationError, NotPermitted)
 # Everything a blueprint renders as an error of its protocol (the rest is a 500).

@@ -98,6 +98,18 @@ def app(db: Database) -> Iterator[Any]:
 
 
 @pytest.fixture
+def secret_app(db: Database) -> Iterator[Any]:
+    """An app with a SECRET_KEY: OIDC sign-in and the console need one."""
+    from .oidc_idp import SECRET_KEY
+
+    application = create_app(
+        {"DATABASE_URL": db.url, "TOKEN_TOUCH_SECONDS": 0, "SECRET_KEY": SECRET_KEY}
+    )
+    yield application
+    application.extensions["scim_db"].dispose()
+
+
+@pytest.fixture
 def api(app: Any, db: Database) -> Api:
     created = make_org(db, "acme")
     return Api(app.test_client(), created.scim_token, "acme", db)
@@ -107,3 +119,33 @@ def api(app: Any, db: Database) -> Api:
 def other_api(app: Any, db: Database) -> Api:
     created = make_org(db, "globex")
     return Api(app.test_client(), created.scim_token, "globex", db)
+
+
+# --- the console's browser tests (tests/browser.py) ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, once per test process."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import FLAGS, chromium_path
+
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console_page(chromium: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser context (no cookies) at laptop width, on a new organization."""
+    from .browser import LAPTOP, ConsolePage
+
+    context = chromium.new_context(viewport=LAPTOP)
+    context.set_default_timeout(15_000)
+    try:
+        yield ConsolePage(context.new_page(), live_server, live.new_organization(live_server))
+    finally:
+        context.close()

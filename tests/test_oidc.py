@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,15 +42,6 @@ __all__ = ["idp"]  # the fixture, imported to be used here
 MAPPING = WITH_EVERYONE
 
 
-@pytest.fixture
-def sso_app(db: Database) -> Iterator[Any]:
-    application = create_app(
-        {"DATABASE_URL": db.url, "TOKEN_TOUCH_SECONDS": 0, "SECRET_KEY": SECRET_KEY}
-    )
-    yield application
-    application.extensions["scim_db"].dispose()
-
-
 def configure(
     db: Database, slug: str = "acme", domains: tuple[str, ...] = ("acme.example",)
 ) -> None:
@@ -61,8 +51,8 @@ def configure(
 
 
 @pytest.fixture
-def acme(sso_app: Any, db: Database) -> Org:
-    org = new_org(sso_app, db, "acme")
+def acme(secret_app: Any, db: Database) -> Org:
+    org = new_org(secret_app, db, "acme")
     configure(db)
     return org
 
@@ -221,10 +211,10 @@ def test_me_without_a_session_is_refused(acme: Org) -> None:
 
 
 def test_a_session_of_one_organization_does_not_open_another(
-    acme: Org, idp: FakeProvider, sso_app: Any, db: Database
+    acme: Org, idp: FakeProvider, secret_app: Any, db: Database
 ) -> None:
     signed_in_member(acme, sign_in(acme, idp))
-    new_org(sso_app, db, "globex")
+    new_org(secret_app, db, "globex")
     value = acme.client.get_cookie("sso_session", path="/sso/acme")
     assert value is not None
     acme.client.set_cookie("sso_session", value.value, path="/sso/globex")
@@ -355,10 +345,10 @@ def test_a_callback_with_another_state_is_refused(
 
 
 def test_a_callback_without_the_sign_in_cookie_is_refused(
-    acme: Org, idp: FakeProvider, sso_app: Any
+    acme: Org, idp: FakeProvider, secret_app: Any
 ) -> None:
     state = begin(acme, idp)
-    stranger = sso_app.test_client()  # another browser: no cookie
+    stranger = secret_app.test_client()  # another browser: no cookie
     response = stranger.get(f"/sso/acme/callback?code=good-code&state={state}")
     refused(response, 400, "sign_in_state_invalid")
     assert idp.token_requests == []
@@ -437,9 +427,9 @@ def test_an_unreachable_provider_is_a_502_not_a_500(acme: Org, idp: FakeProvider
 
 
 def test_an_unknown_organization_and_one_without_oidc_answer_alike(
-    acme: Org, sso_app: Any, db: Database
+    acme: Org, secret_app: Any, db: Database
 ) -> None:
-    new_org(sso_app, db, "globex")
+    new_org(secret_app, db, "globex")
     unknown = acme.client.get("/sso/nobody/login")
     unconfigured = acme.client.get("/sso/globex/login")
     refused(unknown, 404, "not_found")
@@ -578,9 +568,9 @@ def test_a_groups_claim_with_one_string_is_one_group(
 
 
 def test_a_mapped_type_that_is_full_falls_back_to_the_highest_type_free(
-    sso_app: Any, db: Database, idp: FakeProvider
+    secret_app: Any, db: Database, idp: FakeProvider
 ) -> None:
-    small = new_org(sso_app, db, "acme", seats={"chat": 19, "chat_code": 1})  # owner: chat_code
+    small = new_org(secret_app, db, "acme", seats={"chat": 19, "chat_code": 1})  # owner: chat_code
     configure(db)
     group_mappings.apply_for(db, "acme", MAPPING)
     member = signed_in_member(small, sign_in(small, idp, groups=["Engineering"]))

@@ -58,9 +58,10 @@ def test_the_waiting_line_queries_use_its_partial_index(tmp_path: Path) -> None:
 def test_the_users_table_has_the_indexes_its_queries_need_and_no_other(db: Database) -> None:
     """Each index is a page more for every create to write: these serve the lookups by id,
     userName and externalId, the default order, meta.lastModified, the seat counts and
-    the waiting line; the member search's keys (0008); and, partial so that a create
-    writes none, the waiting line, staff roles and deactivated members. displayName has
-    none (0007): it is compared as lower(display_name)."""
+    the waiting line; the member search's keys (0008); the console's "not seen for N
+    days" (0009); and, partial so that a create writes none, the waiting line, staff
+    roles and deactivated members. displayName has none (0007): it is compared as
+    lower(display_name)."""
     found = inspect(db.engine)
     indexed = {tuple(index["column_names"]) for index in found.get_indexes("users")}
     indexed |= {tuple(unique["column_names"]) for unique in found.get_unique_constraints("users")}
@@ -77,6 +78,7 @@ def test_the_users_table_has_the_indexes_its_queries_need_and_no_other(db: Datab
         ("org_pk", "family_name_key"),
         ("org_pk", "role"),
         ("org_pk", "active"),
+        ("org_pk", "last_sign_in_at"),
     }
 
 

@@ -18,6 +18,7 @@ from ..auth.discovery import ProviderDirectory
 from ..errors import HANDLED_ERRORS, api_error_body, translate
 from ..services import jit, sso
 from ..services.organizations import SLUG
+from .console import sessions as console_sessions
 
 blueprint = Blueprint("sso", __name__, url_prefix="/sso/<org>")
 
@@ -32,7 +33,9 @@ def _log_org() -> None:
 
 @blueprint.get("/login")
 def login(org: str) -> Response:
-    started = sso.start(db(), providers(), settings(), org, redirect_uri(org))
+    """?next=/console/<org>/…: back to the console once signed in (docs/console.md)."""
+    wanted = request.args.get("next")
+    started = sso.start(db(), providers(), settings(), org, redirect_uri(org), wanted)
     response = redirect(started.url, 302)
     set_cookie(response, org, STATE_COOKIE, started.cookie, settings().state_seconds)
     return response
@@ -42,10 +45,16 @@ def login(org: str) -> Response:
 def callback(org: str) -> Response:
     cookie = request.cookies.get(STATE_COOKIE)
     params = request.args.to_dict()
-    signed_in = sso.finish(db(), providers(), settings(), org, redirect_uri(org), cookie, params)
-    response = redirect(url_for(".me", org=org), 303)
-    value = sso.session_cookie(settings(), org, signed_in.member.id)
-    set_cookie(response, org, SESSION_COOKIE, value, settings().session_seconds)
+    finished = sso.finish(db(), providers(), settings(), org, redirect_uri(org), cookie, params)
+    member_id = finished.signed_in.member.id
+    if finished.next is not None:
+        # A console sign-in: the console's own session, none of /sso's.
+        response = redirect(finished.next, 303)
+        console_sessions.save(response, console_sessions.signed_in(org, member_id))
+    else:
+        response = redirect(url_for(".me", org=org), 303)
+        value = sso.session_cookie(settings(), org, member_id)
+        set_cookie(response, org, SESSION_COOKIE, value, settings().session_seconds)
     clear_cookie(response, org, STATE_COOKIE)  # a state is used once
     return response
 

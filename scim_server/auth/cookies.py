@@ -1,7 +1,8 @@
 """Signed, expiring values for the sign-in cookies (itsdangerous, keyed by SECRET_KEY).
 
-Two kinds, each with its own salt so one can never be replayed as the other: the sign-in
-in progress (state, nonce, PKCE verifier; minutes) and the session (a member; hours).
+Three kinds, each with its own salt so one can never be replayed as another: the sign-in
+in progress (state, nonce, PKCE verifier; minutes), the /sso session (a member; hours) and
+the console's session (a member and a CSRF secret, for one organization's console).
 They are signed, not encrypted: the browser that holds them may read them, nobody may
 forge or alter them, and they expire on the server's clock whatever the cookie says.
 """
@@ -16,6 +17,7 @@ from .sealing import checked_key
 
 SIGN_IN = "scim-server.sso.sign-in"
 SESSION = "scim-server.sso.session"
+CONSOLE = "scim-server.console.session"
 
 
 class CookieInvalid(Exception):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, insert, select
+from sqlalchemy import ColumnElement, Select, Table, func, insert, select
+from sqlalchemy.orm import Session
 
 from .db import Reader, orm_session
 from .models import AuditEvent
@@ -16,6 +17,11 @@ from .repositories import chunks
 from .types import utcnow
 
 _TABLE = cast(Table, AuditEvent.__table__)
+# The actions that move a member from one seat type (or none) to another.
+SEAT_MOVES = ("seat.changed", "seat.waiting")
+# The actions that set the seats purchased; `before` holds the counts until then.
+ALLOCATION_SETS = ("organization.created", "allocation.changed", "allocation.renewed")
+
 # One event: compiled once and run on the driver (see prepared.py); many go through
 # SQLAlchemy, which batches them.
 _APPEND_ONE = Prepared(insert(_TABLE), [c.key for c in _TABLE.c if not c.primary_key])
@@ -66,6 +72,69 @@ class AuditRepository:
                 return
             after = rows[-1].pk
 
+    def latest(self, subject_id: str, actions: Sequence[str]) -> AuditEvent | None:
+        """The subject's most recent event of these actions (ix_audit_org_subject)."""
+        statement = (
+            select(AuditEvent)
+            .where(
+                AuditEvent.org_pk == self.org_pk,
+                AuditEvent.subject_id == subject_id,
+                AuditEvent.action.in_(actions),
+            )
+            .order_by(AuditEvent.pk.desc())
+            .limit(1)
+        )
+        return orm_session(self.session).scalar(statement)
+
+    def seat_flows(self, since: datetime) -> list[tuple[date, str, str, int]]:
+        """Members moved per UTC day since `since`: (day, from type, to type, how many).
+
+        Counted in SQL, one row per day and pair of types: a term of 100,000 members'
+        moves reads as a few hundred rows.
+        """
+        before = AuditEvent.before["seat_type"].as_string()
+        after = AuditEvent.after["seat_type"].as_string()
+        day = self._utc_day(AuditEvent.at)
+        statement = (
+            select(day, before, after, func.count())
+            .where(
+                AuditEvent.org_pk == self.org_pk,
+                AuditEvent.at >= since,
+                AuditEvent.action.in_(SEAT_MOVES),
+                before != after,
+            )
+            .group_by(day, before, after)
+        )
+        return [
+            (_as_date(d), str(b), str(a), int(n)) for d, b, a, n in self.session.execute(statement)
+        ]
+
+    def allocation_sets(self, since: datetime) -> list[tuple[date, dict[str, int]]]:
+        """Each change of the seats purchased since `since`, oldest first: (UTC day, counts
+        before it)."""
+        statement = (
+            select(AuditEvent.at, AuditEvent.before)
+            .where(
+                AuditEvent.org_pk == self.org_pk,
+                AuditEvent.at >= since,
+                AuditEvent.action.in_(ALLOCATION_SETS),
+            )
+            .order_by(AuditEvent.pk)
+        )
+        return [
+            (at.date(), dict((before or {}).get("seats") or {}))
+            for at, before in self.session.execute(statement)
+        ]
+
+    def _utc_day(self, column: Any) -> ColumnElement[Any]:
+        # SQLite holds UTC times without a zone; PostgreSQL's date() would use the session's.
+        dialect = (
+            self.session.get_bind().dialect.name
+            if isinstance(self.session, Session)
+            else self.session.dialect.name
+        )
+        return func.date(column if dialect == "sqlite" else func.timezone("UTC", column))
+
     def _select(self, query: AuditQuery) -> Select[AuditEvent]:
         statement = select(AuditEvent).where(
             AuditEvent.org_pk == self.org_pk, AuditEvent.pk > query.after_pk
@@ -81,3 +150,8 @@ class AuditRepository:
         if query.until:
             statement = statement.where(AuditEvent.at < query.until)
         return statement.order_by(AuditEvent.pk)
+
+
+def _as_date(value: Any) -> date:
+    """SQLite's date() is text; PostgreSQL's a date."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -88,6 +88,14 @@ class MemberRepository:
         )
         return self.session.scalar(query)
 
+    def with_roles(self, roles: Iterable[str], limit: int) -> list[UserRow]:
+        """Active members holding one of `roles` (none of them `member`: read through the
+        staff roles' partial index), the earliest first, at most `limit`."""
+        query = self._one(UserRow.role.in_(list(roles)), for_update=False).where(
+            text(STAFF), UserRow.active.is_(True)
+        )
+        return list(self.session.scalars(query.order_by(UserRow.pk).limit(limit)))
+
     def page(
         self, wanted: MemberFilter, limit: int, after: str | None = None, before: str | None = None
     ) -> MemberSlice:

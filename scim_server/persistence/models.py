@@ -133,6 +133,8 @@ class UserRow(Base):
             sqlite_where=text(INACTIVE),
             postgresql_where=text(INACTIVE),
         ),
+        # Owners reclaim idle seats: "not seen for N days" is a range on this index.
+        Index("ix_users_org_last_sign_in", "org_pk", "last_sign_in_at"),
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -167,6 +169,9 @@ class UserRow(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The member's latest sign-in (OIDC, or a console sign-in link); None: never, that the
+    # server knows of. Not part of the SCIM resource: signing in changes no version.
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class GroupRow(Base):
@@ -243,6 +248,24 @@ class Token(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class SignInLink(Base):
+    """A one-time console sign-in link an operator made for a member (docs/console.md).
+
+    Like a token, only the SHA-256 of the secret is stored. It is used by one conditional
+    UPDATE (used_at IS NULL AND expires_at > now), so two tabs cannot both sign in with it.
+    """
+
+    __tablename__ = "sign_in_links"
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    org_pk: Mapped[int] = mapped_column(ForeignKey("organizations.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEvent(Base):

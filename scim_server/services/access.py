@@ -1,4 +1,9 @@
-"""Who calls the admin API: a personal API token acting as its member (SEATS.md §3)."""
+"""Who acts: a member, through the admin API (a personal token) or the console (a session).
+
+Both channels build their `Acting` with `acting_as`, from the member as the database holds
+them at this request: a member deactivated, removed or demoted loses what they lose at
+their next request, whichever way they came in (SEATS.md §3).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from ..domain.roles import Role
 from ..errors import Unauthorized
 from ..persistence.db import Database
 from ..persistence.members import MemberRepository
+from ..persistence.models import UserRow
 from . import tokens
 from .audit import Actor
 
@@ -24,10 +30,12 @@ class Acting:
     member_pk: int
     member_id: str
     role: Role
+    # The channel the audit log records (SEATS.md §8): admin_api or console.
+    source: str = "admin_api"
 
     @property
     def actor(self) -> Actor:
-        return Actor("member", self.member_id, "admin_api")
+        return Actor("member", self.member_id, self.source)
 
     def may(self, action: str) -> bool:
         return roles.may(self.role, action)
@@ -47,13 +55,14 @@ def identify(db: Database, presented: str | None, touch_seconds: int) -> Acting:
             if caller.member_pk is not None
             else None
         )
-        if member is None or not member.active:
-            raise Unauthorized("a valid bearer token is required")
-        return Acting(
-            caller.org_pk,
-            caller.org_slug,
-            CATALOG[caller.plan],
-            member.pk,
-            member.id,
-            roles.parse(member.role),
-        )
+        return acting_as(member, caller.org_pk, caller.org_slug, caller.plan, "admin_api")
+
+
+def acting_as(member: UserRow | None, org_pk: int, org_slug: str, plan: str, source: str) -> Acting:
+    """The member a request acts as, or Unauthorized: removed and deactivated members act
+    no more, and the role is the one read now."""
+    if member is None or not member.active:
+        raise Unauthorized("a valid bearer token is required")
+    return Acting(
+        org_pk, org_slug, CATALOG[plan], member.pk, member.id, roles.parse(member.role), source
+    )

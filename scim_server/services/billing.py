@@ -41,6 +41,7 @@ class OrganizationState:
     allocation: Allocation
     unassigned: int  # active members holding no seat
     waiting: int
+    waiting_since: datetime | None  # the oldest wait: the line is served oldest first
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def state(session: Session, org: Organization) -> OrganizationState:
     return OrganizationState(
         org.slug, org.name, CATALOG[org.plan], org.term_start, org.term_end, org.extra_usage,
         repository.allocation(), counts.get(UNASSIGNED, 0), counts["waiting"],
+        repository.first_waiting_since(),
     )  # fmt: skip
 
 

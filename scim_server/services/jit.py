@@ -140,6 +140,7 @@ def _returning(
     if not member.active:
         raise MemberDeactivated("this member is deactivated and cannot sign in")
     linked.last_sign_in_at = utcnow()
+    members.signed_in(member, linked.last_sign_in_at)
     _refresh_groups(session, settings, who, member)
 
 
@@ -150,6 +151,7 @@ def _link(session: Session, settings: SignInSettings, who: Identity, member: Use
     IdentityRepository(session, settings.org_pk).add(
         IdentityRow(user_pk=member.pk, issuer=who.issuer, subject=who.subject)
     )
+    members.signed_in(member, utcnow())
     audit.record(
         session, settings.org_pk, who.actor, "member.identity_linked", ("member", member.id),
         None, {"issuer": who.issuer, "subject": who.subject},
@@ -173,6 +175,7 @@ def _create(session: Session, settings: SignInSettings, who: Identity, email: st
     row = stamp(
         UserRow(**email_user_columns(email, who.name), role="member", claim_groups=who.groups)
     )
+    members.signed_in(row, utcnow())
 
     def insert() -> None:
         UserRepository(session, settings.org_pk).add(row, f"a user with userName {email!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -88,6 +89,11 @@ def describe(row: UserRow, plan: Plan) -> Member:
         waiting=row.waiting_since is not None,
         entitlements=entitlements,
     )
+
+
+def signed_in(row: UserRow, at: datetime) -> None:
+    """Every sign-in (OIDC, or a console link) records when: owners find idle seats by it."""
+    row.last_sign_in_at = at
 
 
 def listing(

@@ -90,6 +90,14 @@ def read(db: Database, acting: Acting) -> dict[str, Any]:
         return describe(_stored(session, acting.org_pk, acting.org_slug), acting.org_slug)
 
 
+def offered(db: Database, slug: str) -> bool:
+    """Whether the console's sign-in page offers the organization's provider. Anyone may
+    ask: /sso/{org}/login already answers it (a redirect, or the 404 of for_sign_in)."""
+    with db.unit_of_work() as session:
+        org = OrganizationRepository(session).by_slug(slug)
+        return org is not None and OidcSettingsRepository(session).of_org(org.pk) is not None
+
+
 def for_sign_in(db: Database, secret_key: str | None, slug: str) -> SignInSettings:
     """The settings with the secret unsealed. An unknown organization and one without OIDC
     answer alike, so that the sign-in page tells an anonymous caller nothing (SEATS.md §3)."""

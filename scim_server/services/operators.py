@@ -25,7 +25,7 @@ def issue_api_token(db: Database, slug: str, email: str) -> tokens.IssuedToken:
     """A personal API token for the member with this userName or primary email."""
     with db.unit_of_work(write=True) as session:
         org = OrganizationRepository(session).named(slug)
-        member = _member_by_email(session, org.pk, email)
+        member = member_by_email(session, org.pk, email)
         issued = tokens.issue(session, org.pk, "api", f"{email} (personal)", member_pk=member.pk)
         return issued
 
@@ -119,7 +119,7 @@ def _purchased(session: Session, org_pk: int) -> dict[str, int]:
     return dict(SeatRepository(session, org_pk).allocation().purchased)
 
 
-def _member_by_email(session: Session, org_pk: int, email: str) -> UserRow:
+def member_by_email(session: Session, org_pk: int, email: str) -> UserRow:
     member = session.scalar(
         select(UserRow).where(
             UserRow.org_pk == org_pk, func.lower(UserRow.user_name) == email.lower()

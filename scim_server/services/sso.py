@@ -12,11 +12,18 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from ..auth import oidc
+from ..auth import oidc, redirects
 from ..auth.cookies import SESSION, SIGN_IN, CookieInvalid, CookieSigner
 from ..auth.discovery import ProviderDirectory
-from ..errors import ProviderDenied, SessionRequired, SignInStateInvalid, StateMismatch
+from ..errors import (
+    NextRefused,
+    ProviderDenied,
+    SessionRequired,
+    SignInStateInvalid,
+    StateMismatch,
+)
 from ..persistence.db import Database
 from . import jit, oidc_settings
 
@@ -35,17 +42,37 @@ class Started:
     cookie: str
 
 
+@dataclass(frozen=True)
+class Finished:
+    signed_in: jit.SignedIn
+    # Where in the organization's console the member goes back to; None: /sso/<org>/me.
+    next: str | None
+
+
 def start(
-    db: Database, providers: ProviderDirectory, config: SsoConfig, slug: str, redirect_uri: str
+    db: Database,
+    providers: ProviderDirectory,
+    config: SsoConfig,
+    slug: str,
+    redirect_uri: str,
+    next_path: str | None = None,
 ) -> Started:
+    """`next_path`, when given, must be a path of this organization's console (no open
+    redirect); it travels in the signed state cookie to the callback."""
+    if next_path is not None:
+        try:
+            redirects.console_next(slug, next_path)
+        except ValueError as exc:
+            raise NextRefused(str(exc)) from exc
     settings = oidc_settings.for_sign_in(db, config.secret_key, slug)
     provider = providers.provider(settings.issuer)
     # RFC 7636 §4.1: a verifier of 43 to 128 characters; token_urlsafe(64) gives 86.
-    pending = {
+    pending: dict[str, Any] = {
         "org": slug,
         "state": secrets.token_urlsafe(32),
         "nonce": secrets.token_urlsafe(32),
         "verifier": secrets.token_urlsafe(64),
+        "next": next_path,
     }
     client = oidc.Client(settings.client_id, settings.client_secret, redirect_uri)
     url = oidc.authorization_url(
@@ -62,7 +89,7 @@ def finish(
     redirect_uri: str,
     cookie: str | None,
     params: Mapping[str, str],
-) -> jit.SignedIn:
+) -> Finished:
     pending = _pending(config, slug, cookie)
     # RFC 6749 §10.12: the state binds this redirect to the browser that started the flow.
     if not hmac.compare_digest(params.get("state", "").encode(), pending["state"].encode()):
@@ -81,7 +108,7 @@ def finish(
         token.get("access_token"),
     )  # fmt: skip
     who = jit.Identity.from_claims(provider.issuer, claims, settings.groups_claim)
-    return jit.sign_in(db, settings, who)
+    return Finished(jit.sign_in(db, settings, who), pending["next"])
 
 
 def session_cookie(config: SsoConfig, slug: str, member_id: str) -> str:
@@ -99,7 +126,7 @@ def session_member(config: SsoConfig, slug: str, cookie: str | None) -> str:
     return str(session["member"])
 
 
-def _pending(config: SsoConfig, slug: str, cookie: str | None) -> dict[str, str]:
+def _pending(config: SsoConfig, slug: str, cookie: str | None) -> dict[str, Any]:
     try:
         pending = _signer(config, SIGN_IN).loads(cookie)
     except CookieInvalid as exc:
@@ -109,7 +136,11 @@ def _pending(config: SsoConfig, slug: str, cookie: str | None) -> dict[str, str]
     fields = ("state", "nonce", "verifier")
     if pending.get("org") != slug or not all(isinstance(pending.get(f), str) for f in fields):
         raise SignInStateInvalid(f"the sign-in in progress is not for {slug!r}")
-    return {f: str(pending[f]) for f in fields}
+    next_path = pending.get("next")
+    return {
+        **{f: str(pending[f]) for f in fields},
+        "next": next_path if isinstance(next_path, str) else None,
+    }
 
 
 def _signer(config: SsoConfig, kind: str) -> CookieSigner:

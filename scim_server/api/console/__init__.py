@@ -1,0 +1,15 @@
+"""The admin console (issue 19): server-rendered pages under /console/<org>/.
+
+views.py      the blueprint: hooks, sign-in and sign-out, the pages
+nav.py        the pages and the least action of each: the sidebar and the gate
+sessions.py   the signed session cookie and its CSRF secret
+render.py     pages, error pages and the security headers
+charts.py     SVG geometry for the Overview
+"""
+
+from __future__ import annotations
+
+from .render import status_page
+from .views import blueprint
+
+__all__ = ["blueprint", "status_page"]
