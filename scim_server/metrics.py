@@ -3,7 +3,7 @@ seats of every organization, read from the database when Prometheus scrapes.
 
 Requests, latency and the pool are counted in each worker. Under `scim-server serve`
 every worker writes them to files in PROMETHEUS_MULTIPROC_DIR (prometheus-client's
-multiprocess mode, set up by scim_server/gunicorn_conf.py), and a scrape, whichever
+multiprocess mode, set up by scim_server/serving.py), and a scrape, whichever
 worker answers it, reads them all: the totals are the server's, not one worker's. Without
 that directory (tests, `flask run`) the process counts for itself alone.
 
@@ -35,9 +35,9 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
-from .gunicorn_conf import MULTIPROCESS
 from .persistence.db import Database
 from .services import seat_census
+from .serving import MULTIPROCESS
 
 # The *_created series a single process would add and the multiprocess mode has not.
 disable_created_metrics()

@@ -78,16 +78,18 @@ def add_member(org: Org, name: str, /, role: str = "member", **attributes: Any) 
     body = {"schemas": [USER], "userName": name, **attributes}
     response = org.scim.call("POST", "/Users", body)
     assert response.status_code == 201, response.json
-    return grant(org.db, org.pk, response.json["id"], role, name)
+    member_id = response.json["id"]
+    return Person(member_id, appoint(org.db, member_id, role, name))
 
 
-def grant(db: Database, org_pk: int, member_id: str, role: str, name: str) -> Person:
-    """Give a member a role and a personal API token acting as them."""
+def appoint(db: Database, member_id: str, role: str, name: str) -> str:
+    """Give a member a role and a personal admin-API token; returns the token."""
     with db.unit_of_work(write=True) as session:
         session.execute(update(UserRow).where(UserRow.id == member_id).values(role=role))
-        pk = session.scalar(select(UserRow.pk).where(UserRow.id == member_id))
-        issued = tokens.issue(session, org_pk, "api", f"{name} (test)", member_pk=pk)
-    return Person(member_id, issued.secret)
+        row = session.scalar(select(UserRow).where(UserRow.id == member_id))
+        assert row is not None
+        issued = tokens.issue(session, row.org_pk, "api", f"{name} (test)", member_pk=row.pk)
+    return issued.secret
 
 
 def add_members(org: Org, count: int, prefix: str = "m") -> list[Person]:

@@ -149,20 +149,20 @@ def test_the_pool_lends_connections_and_has_them_back_after_each_request(
 def test_serve_starts_the_workers_metrics_afresh_in_the_directory_named_or_a_temporary_one(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scim_server import gunicorn_conf
+    from scim_server import serving
 
     named = tmp_path / "metrics"
     named.mkdir()
     (named / "counter_123.db").write_bytes(b"a previous run's counts")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(named))
-    gunicorn_conf.on_starting(None)
+    serving.on_starting(None)
     assert list(named.iterdir()) == []
-    gunicorn_conf.on_exit(None)
+    serving.on_exit(None)
     assert named.is_dir()  # the operator's, kept
 
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
-    gunicorn_conf.on_starting(None)
+    serving.on_starting(None)
     made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     assert made.is_dir()
-    gunicorn_conf.on_exit(None)
+    serving.on_exit(None)
     assert not made.exists()

@@ -1,5 +1,5 @@
 """GET /metrics on gunicorn with two workers: one scrape, whichever worker answers it,
-counts what every worker did (prometheus-client's multiprocess mode, gunicorn_conf.py)."""
+counts what every worker did (prometheus-client's multiprocess mode, serving.py)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,6 @@ from ..errors import (
     HANDLED_ERRORS,
     DomainError,
     Forbidden,
-    MalformedBody,
     NoSeat,
     NotAcceptable,
     NotFound,
@@ -35,6 +34,7 @@ from ..errors import (
     api_error_body,
     translate,
 )
+from ..inputs import read_json
 from ..mappings_file import MappingErrors, MappingSchema, decode
 from ..services import access, audit_log, billing, group_mappings, members, oidc_settings
 from ..services.access import Acting
@@ -111,13 +111,7 @@ def endpoint(
 
 def json_body() -> Any:
     """The request's JSON, whatever its Content-Type says (curl -d sends a form type)."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        raise MalformedBody("the request body is empty; send a JSON object")
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedBody(f"the request body is not valid JSON: {exc}") from exc
+    return read_json(request.get_data(cache=True))
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

@@ -31,10 +31,13 @@ from ..domain.roles import PERMISSIONS, Role
 from ..errors import (
     DomainError,
     Forbidden,
+    ForbiddenCharacter,
     InvalidInput,
     MalformedBody,
+    NestingTooDeep,
     NotFound,
     PayloadTooLarge,
+    RequestLineTooLong,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -174,12 +177,13 @@ def failures(operation: Operation, rule: Rule) -> list[type[DomainError]]:
         found.append(Forbidden)
     if rule.arguments:
         found.append(NotFound)
-    if operation.query is not None:
-        found.append(InvalidInput)
+    if operation.query is not None:  # app._check_url, the schema; serving's request line
+        found += [ForbiddenCharacter, InvalidInput, RequestLineTooLong]
     if isinstance(operation.body, Text):
         found += [UnsupportedMediaType, PayloadTooLarge]
-    elif operation.body is not None:  # admin.json_body, then the schema; Flask's body limit
-        found += [MalformedBody, InvalidInput, PayloadTooLarge]
+    elif operation.body is not None:  # inputs.read_json, then the schema; Flask's body limit
+        found += [MalformedBody, NestingTooDeep, ForbiddenCharacter, InvalidInput]
+        found.append(PayloadTooLarge)
     found += operation.errors
     return list(dict.fromkeys(found))
 

@@ -20,25 +20,20 @@ from marshmallow import (
     validates_schema,
 )
 
+from ..domain.plans import MAX_SEATS
 from ..domain.roles import Role
 from ..domain.seats import Allocation
 from ..errors import InvalidInput
 
 ROLES = [role.name for role in Role]
 # Bounds that keep every value inside the database's column types, so that no input can
-# turn into a driver error (a 500): seat counts are 32-bit, keys 64-bit.
-MAX_SEATS = 1_000_000
+# turn into a driver error (a 500): seat counts are 32-bit (plans.MAX_SEATS), keys 64-bit.
 MAX_KEY = 2**63 - 1
 
 
-def no_nul(value: str) -> None:
-    """PostgreSQL text cannot hold NUL: refuse it here rather than fail in the driver."""
-    if "\x00" in value:
-        raise ValidationError("must not contain NUL characters")
-
-
 def text(**kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=255), no_nul], **kwargs)
+    """A name or an id. Its characters were checked where it was decoded (inputs.py)."""
+    return fields.String(validate=validate.Length(min=1, max=255), **kwargs)
 
 
 def load(schema: Schema, data: Any) -> dict[str, Any]:
@@ -65,7 +60,7 @@ def flatten(messages: Any, path: str = "") -> dict[str, list[str]]:
 
 
 class MemberQuery(Schema):
-    q = fields.String(validate=[validate.Length(min=1, max=255), no_nul])
+    q = fields.String(validate=validate.Length(min=1, max=255))
     email = text()
     seat_type = text()
     role = fields.String(validate=validate.OneOf(ROLES))
@@ -260,6 +255,14 @@ class SeatTypeOut(Out):
     )
 
 
+class RenewalOut(Out):
+    """The next term and its counts, agreed at renewal; they take effect when it starts."""
+
+    term_start = fields.DateTime(attribute="term.start")
+    term_end = fields.DateTime(attribute="term.end")
+    seats = per_seat_type(fields.Integer())
+
+
 class OrganizationOut(Out):
     slug = fields.String()
     name = fields.String()
@@ -267,6 +270,7 @@ class OrganizationOut(Out):
     billing_model = fields.String(attribute="plan.billing")
     term_start = fields.DateTime()
     term_end = fields.DateTime()
+    renewal = fields.Nested(RenewalOut, allow_none=True)
     extra_usage = fields.Boolean()
     seat_types = fields.List(fields.Nested(SeatTypeOut), attribute="plan.seat_types")
     allocation = allocation_of(lambda state: state.allocation)
@@ -280,6 +284,7 @@ class BillingSeatsOut(Out):
     currency = fields.String(attribute="plan.currency")
     term_start = fields.DateTime()
     term_end = fields.DateTime()
+    renewal = fields.Nested(RenewalOut, allow_none=True)
     allocation = allocation_of(lambda state: state.allocation)
     monthly_price_cents = Computed(
         lambda state: {s.id: s.monthly_price_cents for s in state.plan.seat_types},

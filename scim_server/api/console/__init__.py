@@ -1,6 +1,7 @@
 """The admin console (issue 19): server-rendered pages under /console/<org>/.
 
 views.py      the blueprint: hooks, sign-in and sign-out, the pages
+billing.py    the Billing pages: seats, review, Upgrade, extra usage (owners)
 nav.py        the pages and the least action of each: the sidebar and the gate
 sessions.py   the signed session cookie and its CSRF secret
 render.py     pages, error pages and the security headers
@@ -9,6 +10,7 @@ charts.py     SVG geometry for the Overview
 
 from __future__ import annotations
 
+from . import billing  # noqa: F401  (registers the Billing pages on the blueprint)
 from .render import status_page
 from .views import blueprint
 
