@@ -102,7 +102,11 @@ def fuzz(url: str, token: str, member_ids: list[str]) -> Run:
             "seed": SEED,
             "cache": {"enabled": False},  # each run from its seed alone, nothing left behind
             "headers": {"Authorization": f"Bearer {token}"},
-            "generation": {"max-examples": EXAMPLES, "database": "none"},
+            # No NUL in generated strings: issue 18's hardening refuses it everywhere (400
+            # forbidden_character, in the document's 400s), but the document's string
+            # schemas do not say so, and schemathesis would call each refusal of a NUL in
+            # "valid" data a bug. tests/test_fuzz.py sends NUL, lone surrogates and the rest.
+            "generation": {"max-examples": EXAMPLES, "database": "none", "allow-x00": False},
             "phases": {"stateful": {"enabled": False}},
             # A schema cannot say every rule: that a seat type is of *this* organization's
             # plan, what a mapping file means, which version If-Match must name. Data the
