@@ -5,10 +5,13 @@ nav.py        the pages and the least action of each: the sidebar and the gate
 sessions.py   the signed session cookie and its CSRF secret
 render.py     pages, error pages and the security headers
 charts.py     SVG geometry for the Overview
+organization.py  the Organization page: members, their seats and roles, the CSV export
+spreadsheet.py   that export's rows
 """
 
 from __future__ import annotations
 
+from . import organization  # noqa: F401  (its views register on the blueprint)
 from .render import status_page
 from .views import blueprint
 
