@@ -148,10 +148,14 @@ def show(
             shown += field_errors(exc, FILTER_FIELDS)
             http_status = 422
     g.htmx_ready = True  # the live search swaps this page's results in
-    return render.page(
+    response = render.page(
         "organization.html", http_status, listing=found, page=page,
         **row_context(shown, refusal, submitted),
     )  # fmt: skip
+    if htmx() and request.method == "GET":
+        # The address bar gets the list's own URL, without the form's empty fields.
+        response.headers["HX-Push-Url"] = found.url()
+    return response
 
 
 def listing_of(args: MultiDict[str, str]) -> Listing:
