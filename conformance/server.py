@@ -19,6 +19,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import Target
@@ -45,8 +46,8 @@ def started(postgres_url: str | None = None, workers: int = 2) -> Iterator[Targe
         }
         _command(env, "db", "upgrade")
         token = _create_organization(env)
-        with serving(env, Path(folder), workers) as url:
-            yield Target(f"{url}/scim/v2", token)
+        with serving(env, Path(folder), workers) as served:
+            yield Target(f"{served.url}/scim/v2", token)
 
 
 def _command(env: dict[str, str], *args: str) -> str:
@@ -67,9 +68,15 @@ def _create_organization(env: dict[str, str]) -> str:
     return str(json.loads(output)["scim_token"])
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str
+    pid: int  # gunicorn's master; its workers are its children
+
+
 @contextmanager
-def serving(env: dict[str, str], folder: Path, workers: int) -> Iterator[str]:
-    """`scim-server serve` on a free local port until the block ends; yields its URL."""
+def serving(env: dict[str, str], folder: Path, workers: int) -> Iterator[Served]:
+    """`scim-server serve` on a free local port until the block ends."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = folder / "gunicorn.log"
@@ -79,7 +86,8 @@ def serving(env: dict[str, str], folder: Path, workers: int) -> Iterator[str]:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_ready(process, url, log)
-        yield url
+        # `scim-server serve` execs gunicorn: the process started is gunicorn's master.
+        yield Served(url, process.pid)
     finally:
         stop(process)
 

@@ -12,9 +12,9 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import config as configuration
-from . import logs
+from . import inputs, logs
 from .api import admin, console, health, scim, sso
-from .errors import scim_error
+from .errors import DomainError, api_error_body, is_scim_path, scim_error
 
 log = logging.getLogger("scim_server.request")
 
@@ -37,8 +37,31 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(sso.blueprint)
     app.register_blueprint(console.blueprint)
     _register_request_log(app)
+    app.before_request(_check_url)
     _register_error_handlers(app)
+    app.after_request(_without_html)
     return app
+
+
+def _without_html(response: Response) -> Response:
+    """werkzeug's default HTML is no answer's: the APIs answer JSON, the console its pages.
+
+    A redirect's "Redirecting..." page goes (its Location header is the answer), and an
+    answer without content (204, 304, an automatic OPTIONS, a redirect) carries no
+    Content-Type instead of werkzeug's default text/html.
+    """
+    if response.mimetype != "text/html":
+        return response
+    if 300 <= response.status_code < 400:
+        response.set_data(b"")  # a routing redirect's page comes streamed: dropped all the same
+    if not response.is_streamed and not response.get_data():
+        del response.headers["Content-Type"]
+    return response
+
+
+def _check_url() -> None:
+    """NUL in the URL, before any blueprint's own work (a token's lookup): inputs.py."""
+    inputs.check_url(request.path, request.args.items(multi=True))
 
 
 def _register_request_log(app: Flask) -> None:
@@ -78,7 +101,7 @@ def _register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         detail = _detail(exc)
-        if request.path.startswith("/scim/v2"):
+        if is_scim_path(request.path):
             return scim.scim_response(scim_error(status, detail), status)
         if request.path.startswith("/console/"):
             return console.status_page(status)
@@ -87,6 +110,16 @@ def _register_error_handlers(app: Flask) -> None:
             status=status,
             mimetype="application/json",
         )
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        """One raised where no blueprint's handlers apply (before_request, an unknown path)."""
+        if is_scim_path(request.path):
+            return scim.error_response(exc)
+        if request.path.startswith("/console/"):
+            return console.status_page(exc.status)
+        payload, status = api_error_body(exc)
+        return app.response_class(_json(payload), status=status, mimetype="application/json")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
@@ -99,7 +132,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
         logging.getLogger("scim_server.error").exception("traceback")
         detail = f"internal server error (request id {g.get('request_id')})"
-        if request.path.startswith("/scim/v2"):
+        if is_scim_path(request.path):
             return scim.scim_response(scim_error(500, detail), 500)
         if request.path.startswith("/console/"):
             return console.status_page(500, f"Request id {g.get('request_id')}.")

@@ -35,6 +35,14 @@ class NotFound(DomainError):
     status = 404
 
 
+class UnknownOrganization(NotFound):
+    """No organization by the slug an operator named."""
+
+
+class UnknownMember(NotFound):
+    """No member by the userName or email an operator named."""
+
+
 class Duplicate(DomainError):
     """A uniqueness rule would break (RFC 7644 §3.3: 409 with scimType uniqueness)."""
 
@@ -77,6 +85,12 @@ class ReductionRefused(InvalidInput):
     code = "reduction_during_term"
 
 
+class ValueTooLong(InvalidInput):
+    """A string longer than its column holds (README "Limits"); SCIM's 400 invalidValue."""
+
+    code = "value_too_long"
+
+
 class PayloadTooLarge(DomainError):
     """A body over an endpoint's own limit (a mapping file: 256 KiB)."""
 
@@ -103,6 +117,81 @@ class MalformedBody(DomainError):
 
     code = "malformed_json"
     status = 400
+    scim_type = "invalidSyntax"
+
+
+class NestingTooDeep(MalformedBody):
+    """JSON nesting objects and arrays past the limit (inputs.MAX_JSON_DEPTH)."""
+
+    code = "nesting_too_deep"
+
+
+class ForbiddenCharacter(DomainError):
+    """A NUL or a lone surrogate in a string: text neither database stores (inputs.py)."""
+
+    code = "forbidden_character"
+    status = 400
+    scim_type = "invalidValue"
+
+
+# --- requests gunicorn refuses before the application sees them (scim_server/serving.py) -----
+
+
+class MalformedRequest(DomainError):
+    """Not HTTP/1.1 (RFC 9112): a byte not allowed in the request line or a header, say."""
+
+    code = "malformed_request"
+    status = 400
+
+
+class RequestLineTooLong(DomainError):
+    code = "request_line_too_long"
+    status = 414
+
+
+class HeadersTooLarge(DomainError):
+    code = "headers_too_large"
+    status = 431
+
+
+class ExpectationFailed(DomainError):
+    code = "expectation_failed"
+    status = 417
+
+
+class TransferCodingNotImplemented(DomainError):
+    """RFC 9112 §6.1: a transfer coding the server does not understand."""
+
+    code = "transfer_coding_not_implemented"
+    status = 501
+
+
+class InternalError(DomainError):
+    code = "internal"
+    status = 500
+
+
+# --- the operator's commands (cli.py maps each to its exit code, README "Exit codes") -----------
+
+
+class UsageError(DomainError):
+    """A command line that cannot run as written: a malformed value, a file it cannot read."""
+
+    code = "usage"
+    status = 400
+
+
+class DatabaseUnavailable(DomainError):
+    """The database cannot be reached, or failed a statement for a reason of its own."""
+
+    code = "database_unavailable"
+    status = 503
+
+
+class SchemaNotCurrent(DatabaseUnavailable):
+    """No schema yet, or not this code's: `scim-server db upgrade` (or a newer server) fixes it."""
+
+    code = "schema_not_current"
 
 
 # --- sign-in through OIDC (SEATS.md §6): each failed check has its own code ---------------------
@@ -249,8 +338,13 @@ def translate(exc: Exception) -> DomainError:
     if isinstance(exc, NotPermitted):
         return Forbidden(str(exc), required_role=exc.needed.name)
     if isinstance(exc, ReductionDuringTerm):
-        return ReductionRefused(str(exc))
+        return ReductionRefused(str(exc), seat_types=list(exc.seat_types))
     return InvalidInput(str(exc))
+
+
+def is_scim_path(path: str) -> bool:
+    """Whether a request is SCIM's, and so is answered in SCIM's format (RFC 7644 §3.12)."""
+    return path.startswith("/scim/v2")
 
 
 def scim_error_body(exc: Exception) -> tuple[dict[str, Any], int]:

@@ -27,6 +27,7 @@ Decisions where SEATS.md is silent:
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from .domain.mappings import Mapping, Rule, name_key, precedence
 from .domain.plans import CATALOG, Plan
 from .domain.seats import UNASSIGNED
 from .errors import InvalidInput
+from .inputs import forbidden_character
 
 Path = tuple[str, ...]
 
@@ -74,8 +76,8 @@ def _name(max_length: int = 255) -> fields.String:
         required=True,
         validate=[
             validate.Length(min=1, max=max_length, error=f"must be 1 to {max_length} characters"),
-            # PostgreSQL text cannot hold NUL; the stored mapping must be storable.
-            validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters"),
+            # YAML escapes ("\0", "\ud800") decode to text no database stores: inputs.py.
+            _storable,
         ],
         error_messages={
             "required": "is missing",
@@ -83,6 +85,12 @@ def _name(max_length: int = 255) -> fields.String:
             "invalid": "must be a string (quote values such as 123, yes or 2024-01-01)",
         },
     )
+
+
+def _storable(value: str) -> None:
+    problem = forbidden_character(value)
+    if problem is not None:
+        raise ValidationError(f"must not hold {problem}")
 
 
 class RuleSchema(Schema):
@@ -168,6 +176,8 @@ def _check_json(text: str) -> None:
     except json.JSONDecodeError as exc:
         message = f"not valid JSON: {exc.msg} (column {exc.colno})"
         raise MappingErrors([MappingError(exc.lineno, message)]) from exc
+    except ValueError:
+        pass  # a number of more digits than Python reads: JSON; the YAML reading names its line
     except RecursionError as exc:
         raise MappingErrors([MappingError(1, f"not valid JSON: {_TOO_DEEP}")]) from exc
 
@@ -228,12 +238,13 @@ def _children(node: yaml.Node) -> Iterator[tuple[str, yaml.Node, int]]:
 
 def _parse(text: str) -> tuple[Any, _Lines, list[MappingError]]:
     lines = _Lines()
-    loader: yaml.SafeLoader | None = None
+    loader: _Loader | None = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None, lines, []
+        _bound(node)  # before anything reads the values an alias stands for
         lines.starts[()] = node.start_mark.line + 1
         lines.index(node)  # before constructing: merge keys rewrite the nodes
         return loader.construct_document(node), lines, lines.errors
@@ -254,7 +265,96 @@ def _parse(text: str) -> tuple[Any, _Lines, list[MappingError]]:
             loader.dispose()
 
 
-_TOO_DEEP = "collections nested too deeply to read (a mapping file nests three levels)"
+# What a file may expand to, checked on the composed nodes before anything is built or
+# read from them. An alias shares its anchor's node, so 475 bytes of nested aliases
+# ("billion laughs") stand for a billion values, which each reader of the built data
+# (marshmallow, str()) would walk: 11 to 30 s and 1.2 GB before this bound.
+MAX_YAML_VALUES = 100_000  # scalars and collections, once per alias that reaches them
+MAX_YAML_ALIASES = 1_000
+MAX_YAML_DEPTH = 16  # collections one inside the other; a mapping file nests three
+_TOO_DEEP = (
+    f"collections nested too deeply (more than {MAX_YAML_DEPTH}; a mapping file nests three)"
+)
+
+
+def _bound(root: yaml.Node) -> None:
+    """MappingErrors at the first node past a bound: values, aliases, depth, or an alias
+    inside the collection it names. One walk of the distinct nodes, depth first, with each
+    node's expanded size and depth kept, so that an alias costs what a reference does."""
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, depth) once walked
+    open_nodes: set[int] = set()
+    aliases = 0
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while pending:
+        node, walked = pending.pop()
+        children = _child_nodes(node)
+        if walked:
+            open_nodes.discard(id(node))
+            values = 1 + sum(sizes[id(child)][0] for child in children)
+            nested = max((sizes[id(child)][1] for child in children), default=0)
+            depth = nested + (not isinstance(node, yaml.ScalarNode))
+            if values > MAX_YAML_VALUES:
+                _refuse(node, f"the file holds more than {MAX_YAML_VALUES:,} values once its "
+                        "aliases are expanded")  # fmt: skip
+            if depth > MAX_YAML_DEPTH:
+                _refuse(node, _TOO_DEEP)
+            sizes[id(node)] = (values, depth)
+        elif id(node) in sizes:
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                _refuse(node, f"the file uses more than {MAX_YAML_ALIASES:,} aliases")
+        elif id(node) in open_nodes:
+            _refuse(node, "an alias stands inside the collection it names")
+        else:
+            open_nodes.add(id(node))
+            pending.append((node, True))
+            pending.extend((child, False) for child in children)
+
+
+def _child_nodes(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _refuse(node: yaml.Node, problem: str) -> None:
+    raise MappingErrors([MappingError(node.start_mark.line + 1, f"not valid YAML: {problem}")])
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader, whose constructors fail as YAML errors with their line.
+
+    `!!int x` raised ValueError, `!!bool x` KeyError, `!!timestamp x` AttributeError, and
+    an integer of more digits than Python reads (5,000, say) ValueError: 500s. `!!binary`
+    is not read at all: a mapping file holds text, and marshmallow would read bytes as a
+    string. `!!python/…` tags have no constructor here, as in SafeLoader.
+    """
+
+
+def _with_line(construct: Callable[..., Any]) -> Callable[..., Any]:
+    def constructed(loader: _Loader, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            shown = str(node.value) if len(str(node.value)) <= 40 else f"{str(node.value)[:40]}…"
+            message = f"{node.tag} cannot be read from {shown!r}: {_short(exc)}"
+            raise yaml.constructor.ConstructorError(None, None, message, node.start_mark) from exc
+
+    return constructed
+
+
+_Loader.yaml_constructors = {
+    tag: construct if inspect.isgeneratorfunction(construct) else _with_line(construct)
+    for tag, construct in yaml.SafeLoader.yaml_constructors.items()
+    if tag != "tag:yaml.org,2002:binary"
+}
+
+
+def _short(exc: Exception, limit: int = 80) -> str:
+    message = str(exc)
+    return message if len(message) <= limit else f"{message[:limit]}…"
 
 
 def _dotted(path: Path) -> str:

@@ -79,11 +79,17 @@ def add_member(org: Org, name: str, /, role: str = "member", **attributes: Any) 
     response = org.scim.call("POST", "/Users", body)
     assert response.status_code == 201, response.json
     member_id = response.json["id"]
-    with org.db.unit_of_work(write=True) as session:
+    return Person(member_id, appoint(org.db, member_id, role, name))
+
+
+def appoint(db: Database, member_id: str, role: str, name: str) -> str:
+    """Give a member a role and a personal admin-API token; returns the token."""
+    with db.unit_of_work(write=True) as session:
         session.execute(update(UserRow).where(UserRow.id == member_id).values(role=role))
-        pk = session.scalar(select(UserRow.pk).where(UserRow.id == member_id))
-        issued = tokens.issue(session, org.pk, "api", f"{name} (test)", member_pk=pk)
-    return Person(member_id, issued.secret)
+        row = session.scalar(select(UserRow).where(UserRow.id == member_id))
+        assert row is not None
+        issued = tokens.issue(session, row.org_pk, "api", f"{name} (test)", member_pk=row.pk)
+    return issued.secret
 
 
 def add_members(org: Org, count: int, prefix: str = "m") -> list[Person]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from scim_server import cli
 from scim_server.app import create_app
 from scim_server.persistence.db import Database
 from scim_server.services import organizations
@@ -149,3 +152,31 @@ def console_page(chromium: Any, live_server: LiveServer) -> Iterator[Any]:
         yield ConsolePage(context.new_page(), live_server, live.new_organization(live_server))
     finally:
         context.close()
+
+
+# --- the operator's commands, run in this process ----------------------------------------------
+
+
+@dataclass
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli_run(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Ran]:
+    """`scim-server ARGS` in this process; with a `db`, on that test database."""
+
+    def run(*args: str, stdin: bytes = b"", db: Database | None = None) -> Ran:
+        if db is not None:
+            monkeypatch.setattr(cli, "database", lambda: db)
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        capsys.readouterr()  # what the fixtures logged
+        code = cli.main(list(args))
+        captured = capsys.readouterr()
+        return Ran(code, captured.out, captured.err)
+
+    return run

@@ -104,7 +104,7 @@ def test_org_create_refuses_fewer_than_twenty_seats_with_a_clear_error(url: str)
         "o@s.example",
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "at least 20" in result.stderr and "Traceback" not in result.stderr
     db = Database(url)
     try:
@@ -134,7 +134,7 @@ def test_a_duplicate_slug_is_refused_without_a_traceback(url: str) -> None:
     ]
     run(url, *args)
     result = run(url, *args, check=False)
-    assert result.returncode == 2 and "already exists" in result.stderr
+    assert result.returncode == 1 and "already exists" in result.stderr
 
 
 def test_a_worker_freezes_what_start_up_built_out_of_the_collectors_sight(url: str) -> None:
@@ -159,6 +159,7 @@ def test_serve_gives_gunicorn_an_access_log_only_when_asked() -> None:
         return Config().parser().parse_args(argv[3:])
 
     quiet = gunicorn_settings("--bind", "127.0.0.1:8123", "--workers", "3")
+    assert quiet.config == "python:scim_server.serving"  # limits, and its errors as JSON
     assert quiet.accesslog is None
     assert quiet.bind == ["127.0.0.1:8123"] and quiet.workers == 3
     assert quiet.args == ["scim_server.wsgi:app"]

@@ -94,13 +94,14 @@ def test_the_command_refuses_an_unknown_member_a_deactivated_one_and_silly_durat
 ) -> None:
     monkeypatch.setenv("SCIM_SERVER_DATABASE_URL", db.url)
     base = ["console", "link", "--org", "acme", "--email"]
-    assert cli.main([*base, "nobody@acme.example"]) == 2
+    assert cli.main([*base, "nobody@acme.example"]) == 1  # refused (README "Exit codes")
     assert "no member" in capsys.readouterr().err
     set_active(people.acme, people.admin.id, False)
-    assert cli.main([*base, EMAILS["admin"]]) == 2
+    assert cli.main([*base, EMAILS["admin"]]) == 1
     assert "deactivated" in capsys.readouterr().err
-    for minutes in ("0", "1441"):
-        assert cli.main([*base, EMAILS["owner"], "--minutes", minutes]) == 2
+    assert cli.main([*base, EMAILS["owner"], "--minutes", "0"]) == 2  # not a duration: usage
+    assert cli.main([*base, EMAILS["owner"], "--minutes", "1441"]) == 1  # over the rule's 1440
+    assert "1 to 1440 minutes" in capsys.readouterr().err
     assert link_rows(db) == []
     with pytest.raises(MemberDeactivated):
         issue(db)

@@ -227,3 +227,24 @@ def test_the_organization_page_is_accessible_at_laptop_and_phone_width(
     check_accessibility(page, "Organization, every member, at phone width")
     assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert swap.errors == []
+
+
+def test_an_owner_prompted_to_buy_a_seat_buys_it_and_the_change_then_fits(
+    swap: ConsolePage,
+) -> None:
+    """The article's "prompted to buy": the refusal's link, Billing's review and Upgrade,
+    then the same change again, which now finds the seat."""
+    page = swap.sign_in()
+    swap.open("/organization")
+    choose(page, swap, "bo", "Chat + Claude Code")
+    page.get_by_role("link", name="Buy a Chat + Claude Code seat").click()
+    expect(page).to_have_url(swap.url("/billing/review?chat_code=11"))
+    expect(page.get_by_text("1 added to 10")).to_be_visible()
+    page.get_by_role("button", name="Upgrade").click()
+    expect(page.get_by_role("status")).to_have_text("Seats added: 1 Chat + Claude Code.")
+    swap.open("/organization")
+    choose(page, swap, "bo", "Chat + Claude Code")
+    expect(page.get_by_role("status")).to_have_text(re.compile(r"Bo Berg .* is now Chat \+"))
+    assert seat(swap, "bo") == "chat_code"
+    # The refusal is a 409, which the browser reports as it reports any; nothing else.
+    assert [e for e in swap.errors if "status of 409" not in e] == []

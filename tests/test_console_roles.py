@@ -20,6 +20,7 @@ __all__ = ["people"]  # fixtures, imported to be used here
 
 VISITORS = ["member", "admin", "owner", "primary_owner", "other_org_member", "anonymous"]
 SIGN_IN = "/console/acme/sign-in?next="
+REVIEW = "/console/acme/billing/review?chat_code%3D6"
 
 # Each page: (method, path) and what each visitor gets, in VISITORS order: a status, or
 # "-> LOCATION" for a 303 there. A POST sends the visitor's CSRF token and FORMS[page];
@@ -33,6 +34,30 @@ MATRIX: dict[str, tuple[str, str, tuple[Any, ...]]] = {
     "My seat": (
         "GET", "/me",
         (200, 200, 200, 200, f"-> {SIGN_IN}/console/acme/me", f"-> {SIGN_IN}/console/acme/me"),
+    ),
+    "Billing": (
+        "GET", "/billing",
+        (403, 403, 200, 200, f"-> {SIGN_IN}/console/acme/billing", f"-> {SIGN_IN}/console/acme/billing"),
+    ),
+    "Billing: edit seats": (
+        "GET", "/billing/seats",
+        (403, 403, 200, 200, f"-> {SIGN_IN}/console/acme/billing/seats", f"-> {SIGN_IN}/console/acme/billing/seats"),
+    ),
+    "Billing: review": (
+        "GET", "/billing/review?chat_code=6",
+        (403, 403, 200, 200, f"-> {SIGN_IN}{REVIEW}", f"-> {SIGN_IN}{REVIEW}"),
+    ),
+    # POSTs carry the CSRF token of the visitor's session. Upgrade with no counts buys
+    # nothing; extra usage with no choice is the form again, with its error (422).
+    "Billing: upgrade": (
+        "POST", "/billing/upgrade",
+        (403, 403, "-> /console/acme/billing", "-> /console/acme/billing",
+         f"-> {SIGN_IN}/console/acme/billing", f"-> {SIGN_IN}/console/acme/billing"),
+    ),
+    "Billing: extra usage": (
+        "POST", "/billing/extra-usage",
+        (403, 403, 422, 422,
+         f"-> {SIGN_IN}/console/acme/billing", f"-> {SIGN_IN}/console/acme/billing"),
     ),
     "sign-in page": (
         "GET", "/sign-in",
@@ -110,8 +135,8 @@ def test_each_visitor_gets_exactly_what_their_role_allows(
     [
         ("member", ["My seat"]),
         ("admin", ["Overview", "Organization", "My seat"]),
-        ("owner", ["Overview", "Organization", "My seat"]),
-        ("primary_owner", ["Overview", "Organization", "My seat"]),
+        ("owner", ["Overview", "Organization", "Billing", "My seat"]),
+        ("primary_owner", ["Overview", "Organization", "Billing", "My seat"]),
     ],
 )
 def test_the_sidebar_lists_only_the_built_pages_the_role_may_open(
@@ -130,27 +155,27 @@ def test_the_sidebar_lists_only_the_built_pages_the_role_may_open(
 def test_a_page_above_ones_role_is_the_403_page_naming_the_role_it_needs(
     db: Database, people: People
 ) -> None:
-    """Gated like the built pages: a view behind @gate("billing") answers an admin 403."""
+    """Gated like the built pages: a view behind @gate("audit_log") answers a member 403."""
     from scim_server.api.console.nav import gate
     from scim_server.app import create_app
 
     # A page of the table that is not built yet, added the way the next one will be.
-    @gate("billing")
-    def billing() -> str:
-        return "the billing page"
+    @gate("audit_log")
+    def audit_log() -> str:
+        return "the audit log"
 
     secret_app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": SECRET_KEY})
-    secret_app.add_url_rule("/console/<org>/billing-test", "console.billing", billing)
-    admin = signed_in(secret_app, db, "acme", EMAILS["admin"])
-    refused = admin.client.get("/console/acme/billing-test")
+    secret_app.add_url_rule("/console/<org>/audit-test", "console.audit_log", audit_log)
+    member = signed_in(secret_app, db, "acme", EMAILS["member"])
+    refused = member.client.get("/console/acme/audit-test")
     assert refused.status_code == 403
     assert "You do not have access to this page" in text(refused)
-    assert "owner role" in text(refused)
-    owner = signed_in(secret_app, db, "acme", EMAILS["owner"])
-    assert text(owner.client.get("/console/acme/billing-test")) == "the billing page"
+    assert "admin role" in text(refused)
+    admin = signed_in(secret_app, db, "acme", EMAILS["admin"])
+    assert text(admin.client.get("/console/acme/audit-test")) == "the audit log"
     # Built now, so listed for those who may open it, and only for them.
-    assert ">Billing<" in text(owner.get("/me"))
-    assert ">Billing<" not in text(admin.get("/me"))
+    assert ">Audit log<" in text(admin.get("/me"))
+    assert ">Audit log<" not in text(member.get("/me"))
     secret_app.extensions["scim_db"].dispose()
 
 

@@ -121,6 +121,21 @@ def test_lowering_any_count_during_the_term_is_refused_and_points_to_the_account
         )
 
 
+def test_a_refused_reduction_names_the_types_lowered_for_people_and_for_programs() -> None:
+    with pytest.raises(billing.ReductionDuringTerm) as refused:
+        billing.check_purchase(
+            ENTERPRISE, {"chat": 50, "chat_code": 20}, {"chat": 49, "chat_code": 19}
+        )
+    assert "(Chat from 50 to 49, Chat + Claude Code from 20 to 19)" in str(refused.value)
+    assert refused.value.seat_types == ("chat", "chat_code")
+
+
+def test_the_days_left_in_a_term_are_whole_days_and_never_negative() -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    assert billing.days_remaining(now, now + timedelta(days=73, hours=23)) == 73
+    assert billing.days_remaining(now, now - timedelta(days=1)) == 0
+
+
 def test_the_review_prorates_the_added_seats_over_the_rest_of_the_term() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     review = billing.review(
@@ -133,13 +148,25 @@ def test_the_review_prorates_the_added_seats_over_the_rest_of_the_term() -> None
 
 
 def test_a_renewal_may_go_down_but_not_below_what_is_in_use_or_twenty() -> None:
+    now = {"chat": 50, "chat_code": 20}
     assert billing.check_renewal(
-        ENTERPRISE, {"chat": 12, "chat_code": 8}, {"chat": 12, "chat_code": 3}
-    )
-    with pytest.raises(AllocationError, match="in use"):
-        billing.check_renewal(ENTERPRISE, {"chat": 12, "chat_code": 8}, {"chat": 13})
+        ENTERPRISE, now, {"chat": 12, "chat_code": 8}, {"chat": 12, "chat_code": 3}
+    ) == {"chat": 12, "chat_code": 8}
+    with pytest.raises(AllocationError, match=r"chat: 12 < 13 in use"):
+        billing.check_renewal(ENTERPRISE, now, {"chat": 12, "chat_code": 8}, {"chat": 13})
     with pytest.raises(AllocationError, match="at least 20"):
-        billing.check_renewal(ENTERPRISE, {"chat": 10, "chat_code": 5}, {})
+        billing.check_renewal(ENTERPRISE, now, {"chat": 10, "chat_code": 5}, {})
+
+
+def test_a_renewal_keeps_this_terms_count_of_a_type_it_does_not_name() -> None:
+    """Naming only chat must not drop chat_code to nothing at the end of the term."""
+    renewed = billing.check_renewal(ENTERPRISE, {"chat": 50, "chat_code": 20}, {"chat": 40}, {})
+    assert renewed == {"chat": 40, "chat_code": 20}
+
+
+def test_no_allocation_may_name_more_than_a_million_seats_of_a_type() -> None:
+    with pytest.raises(AllocationError, match="at most 1,000,000"):
+        billing.check_purchase(ENTERPRISE, {"chat": 50, "chat_code": 20}, {"chat": 10**10})
 
 
 # --- §3 roles ----------------------------------------------------------------------------

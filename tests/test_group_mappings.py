@@ -17,8 +17,8 @@ from sqlalchemy import event, select
 
 from scim_server.mappings_file import MappingErrors
 from scim_server.persistence.members import MemberRepository
-from scim_server.persistence.models import AuditEvent, UserRow
-from scim_server.services import group_mappings, operators, organizations
+from scim_server.persistence.models import AuditEvent, Organization, UserRow
+from scim_server.services import group_mappings, operators, organizations, terms
 from scim_server.services.audit import OPERATOR
 from scim_server.services.seats import SeatDesk
 
@@ -417,6 +417,9 @@ def test_the_waiting_line_is_served_by_the_mapping_when_seats_are_bought(org: Ap
     assert seat_of(org, waiting) is None
 
     operators.renew(org.db, "mapped", {"chat": 21, "chat_code": 6})
+    with org.db.unit_of_work() as session:  # the renewal's counts arrive at the term's end
+        end = session.scalar(select(Organization.term_end).where(Organization.slug == "mapped"))
+    terms.catch_up_named(org.db, "mapped", now=end)
 
     assert seat_of(org, waiting) == "chat"  # not chat_code, the highest free
     assert all(counter == holders for counter, holders in held(org).values())

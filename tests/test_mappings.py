@@ -559,7 +559,7 @@ def test_a_group_must_be_a_non_empty_string() -> None:
         """) == [
         (3, "rules[0].group: must be a string (quote values such as 123, yes or 2024-01-01)"),
         (4, "rules[1].group: must be 1 to 255 characters"),
-        (5, "rules[2].group: must not contain NUL characters"),
+        (5, "rules[2].group: must not hold a NUL character (U+0000)"),
     ]
 
 

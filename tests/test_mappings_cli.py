@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -13,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from scim_server import cli
 from scim_server.mappings_file import MappingErrors, decode, load_mapping
 from scim_server.persistence.db import Database
 
 from .admin_client import Org, Person, add_members, new_org
+from .conftest import Ran
 from .test_mappings_admin import MAPPING
 
 
@@ -72,31 +71,6 @@ rules:
   - group: engineering
     seat_type: chat
 """
-
-
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli_run(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Ran]:
-    """`scim-server ARGS` in this process; with a `db`, on that test database."""
-
-    def run(*args: str, stdin: bytes = b"", db: Database | None = None) -> Ran:
-        if db is not None:
-            monkeypatch.setattr(cli, "database", lambda: db)
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-        capsys.readouterr()  # what the fixtures logged
-        code = cli.main(list(args))
-        captured = capsys.readouterr()
-        return Ran(code, captured.out, captured.err)
-
-    return run
 
 
 @dataclass
@@ -196,7 +170,8 @@ def test_an_unknown_organization_is_a_clear_error(
     cli_run: Callable[..., Ran], db: Database, tmp_path: Path, command: str
 ) -> None:
     ran = cli_run("mappings", command, write(tmp_path, MAPPING), "--org", "nope", db=db)
-    assert (ran.code, ran.out, ran.err) == (2, "", "error: no organization 'nope'\n")
+    assert (ran.code, ran.out) == (1, "")
+    assert ran.err == "error: no organization 'nope'; 'scim-server org list' lists them\n"
 
 
 def test_plan_shows_who_would_move_who_is_blocked_and_the_seats_and_writes_nothing(

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from joserfc import jws
 from sqlalchemy import func, select
 
 from scim_server.app import create_app
@@ -29,6 +30,7 @@ from .oidc_idp import (
     CLIENT_ID,
     CLIENT_SECRET,
     ISSUER,
+    KEY,
     NEW_KEY,
     OTHER_KEY,
     SECRET_KEY,
@@ -132,6 +134,17 @@ def test_login_redirects_to_the_provider_with_pkce_s256_a_state_and_a_nonce(
     assert query["code_challenge_method"] == "S256"
     assert len(query["state"]) >= 32 and len(query["nonce"]) >= 32
     assert CLIENT_SECRET not in location
+
+
+def test_a_redirect_is_its_location_alone_without_an_html_page(
+    acme: Org, idp: FakeProvider
+) -> None:
+    """werkzeug writes a "Redirecting..." page; no answer of this server is HTML."""
+    login = acme.client.get("/sso/acme/login")
+    back = sign_in(acme, idp)
+    for redirect in (login, back):
+        assert redirect.status_code in (302, 303) and redirect.headers["Location"]
+        assert redirect.data == b"" and "Content-Type" not in redirect.headers
 
 
 def test_the_sign_in_cookie_is_signed_short_lived_secure_httponly_and_lax(
@@ -440,11 +453,26 @@ def test_an_unknown_organization_and_one_without_oidc_answer_alike(
     )
 
 
-def test_without_a_secret_key_sign_in_is_unavailable(db: Database) -> None:
+def test_without_a_secret_key_sign_in_is_unavailable(acme: Org, db: Database) -> None:
     application = create_app({"DATABASE_URL": db.url})
     try:
         response = application.test_client().get("/sso/acme/login")
         refused(response, 503, "secret_key_missing")
+    finally:
+        application.extensions["scim_db"].dispose()
+
+
+def test_without_a_secret_key_an_unknown_organization_is_still_a_404(
+    acme: Org, secret_app: Any, db: Database
+) -> None:
+    """The docs promise 404 for an organization that is not there (or has no OIDC): the
+    missing key says nothing about it, and a 503 would send an operator looking there."""
+    new_org(secret_app, db, "globex")
+    application = create_app({"DATABASE_URL": db.url})
+    try:
+        client = application.test_client()
+        refused(client.get("/sso/nobody/login"), 404, "not_found")
+        refused(client.get("/sso/globex/login"), 404, "not_found")
     finally:
         application.extensions["scim_db"].dispose()
 
@@ -640,7 +668,7 @@ def test_an_id_token_without_a_subject_is_refused(
 def test_logout_drops_the_session(acme: Org, idp: FakeProvider) -> None:
     signed_in_member(acme, sign_in(acme, idp))
     response = acme.client.post("/sso/acme/logout")
-    assert response.status_code == 204
+    assert response.status_code == 204 and "Content-Type" not in response.headers
     assert "max-age=0" in cookie(response, "sso_session").lower()
     refused(acme.client.get("/sso/acme/me"), 401, "session_required")
 
@@ -669,3 +697,28 @@ def test_a_first_sign_in_racing_its_twin_signs_in_as_the_member_the_twin_created
     assert signed_in_member(acme, sign_in(acme, idp))["id"] == twin["id"]
     assert count_members(db) == before
     assert not any(blind.values())  # the race did happen
+
+
+# --- claims no column holds (issue 18: the ID token is a client's input too) --------------------
+
+
+def test_an_id_token_whose_claims_no_column_holds_is_refused_not_a_server_error(
+    acme: Org, idp: FakeProvider, db: Database
+) -> None:
+    before = count_members(db)
+    for claims, words in [
+        ({"sub": "s" * 256}, "sub must be at most 255 characters"),
+        ({"email": "a" * 250 + "@acme.example"}, "email must be at most 255 characters"),
+        ({"name": "n" * 256}, "name must be at most 255 characters"),
+        ({"sub": "alice\ud800"}, "sub holds a lone surrogate (U+D800)"),
+        ({"name": "Alice\x00"}, "name holds a NUL character (U+0000)"),
+        ({"groups": ["Everyone", "Eng\udfff"]}, "groups holds a lone surrogate (U+DFFF)"),
+    ]:
+        state = begin(acme, idp)
+        # Signed as ASCII JSON, where a lone surrogate is an escape, as a provider may send it.
+        payload = json.dumps(idp.standard_claims(**claims)).encode()
+        idp.id_token = jws.serialize_compact({"alg": "RS256", "kid": KEY.kid}, payload, KEY)
+        response = finish(acme, state)
+        refused(response, 401, "id_token_invalid")
+        assert words in response.json["error"]["message"], claims
+    assert count_members(db) == before

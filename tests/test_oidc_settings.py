@@ -279,17 +279,17 @@ def test_org_oidc_set_refuses_the_secret_given_two_ways(url: str) -> None:
 
 def test_org_oidc_set_without_any_secret_the_first_time_is_refused(url: str) -> None:
     result = cli(url, *SET)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "client secret is required" in result.stderr
 
 
 def test_org_oidc_set_without_a_secret_key_says_how_to_make_one(url: str) -> None:
     result = cli(url, *SET, SCIM_SERVER_SECRET_KEY="", SCIM_SERVER_OIDC_CLIENT_SECRET="x")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "SCIM_SERVER_SECRET_KEY is not set" in result.stderr
 
 
 def test_org_oidc_show_of_an_organization_without_oidc_is_an_error(url: str) -> None:
     result = cli(url, "org", "oidc", "show", "--org", "acme")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "not configured" in result.stderr

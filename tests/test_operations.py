@@ -57,6 +57,33 @@ def test_an_unexpected_failure_is_a_scim_500_without_traceback(
     assert "RuntimeError" in capsys.readouterr().err  # the traceback goes to the log
 
 
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("OPTIONS", "/scim/v2/Users"),
+        ("OPTIONS", "/healthz"),
+        ("DELETE", "/scim/v2/Users/{id}"),
+    ],
+)
+def test_an_answer_without_content_has_no_content_type_rather_than_html(
+    api: Api, method: str, path: str
+) -> None:
+    """werkzeug's default Content-Type is text/html; no answer of this server is HTML."""
+    created = api.call("POST", "/Users", {"schemas": [USER], "userName": "bodiless"})
+    response = api.client.open(
+        path.format(id=created.json["id"]), method=method, headers=api.headers()
+    )
+    assert response.status_code in (200, 204)
+    assert response.data == b"" and "Content-Type" not in response.headers
+
+
+def test_a_routing_redirect_is_its_location_alone_without_an_html_page(api: Api) -> None:
+    """werkzeug merges the slashes of //scim/v2//Users with a 308 and a "Redirecting..." page."""
+    response = api.client.get("/scim/v2//Users", headers=api.headers())
+    assert response.status_code == 308 and response.headers["Location"].endswith("/scim/v2/Users")
+    assert response.data == b"" and "Content-Type" not in response.headers
+
+
 def test_a_tokens_last_use_is_recorded(api: Api) -> None:
     assert tokens.listing(api.db, api.slug, "scim")[0]["last_used_at"] is None
     api.call("GET", "/Users")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from .conftest import Api
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -475,6 +477,14 @@ def test_bulk_over_max_payload_size_is_413(app: Any, api: Api) -> None:
     assert_scim_error(api.call("POST", "/Bulk", {"schemas": [BULK], "Operations": [op]}), 413)
 
 
+@pytest.mark.parametrize("schemas", [5, True, {"urn": BULK}, BULK])
+def test_a_bulk_request_whose_schemas_is_no_list_is_a_400(api: Api, schemas: Any) -> None:
+    """RFC 7644 §3.7: schemas is a list; a number was iterated (a 500), a string searched."""
+    response = api.call("POST", "/Bulk", {"schemas": schemas, "Operations": []})
+    assert_scim_error(response, 400, "invalidValue")
+    assert "schemas must be a list" in response.json["detail"]
+
+
 def test_a_bulk_reference_to_an_unknown_bulk_id_fails_that_operation_only(api: Api) -> None:
     operations = [
         {
@@ -503,7 +513,7 @@ def test_health_and_readiness(api: Api) -> None:
 
 
 def test_nul_characters_are_refused_as_invalid_values_not_500s(api: Api) -> None:
-    assert_scim_error(api.call("GET", "/Users/a%00b"), 400, "invalidValue")
+    assert_scim_error(api.call("GET", "/Users/a%00b"), 404)  # no id holds one
     assert_scim_error(api.call("GET", '/Users?filter=userName eq "a%00b"'), 400, "invalidValue")
     body = {"schemas": [USER], "userName": "nul\u0000name"}
     assert_scim_error(api.call("POST", "/Users", body), 400, "invalidValue")

@@ -19,7 +19,6 @@ from marshmallow import Schema
 
 from ..errors import (
     HANDLED_ERRORS,
-    MalformedBody,
     NoSeat,
     NotAcceptable,
     NotFound,
@@ -30,6 +29,7 @@ from ..errors import (
     api_error_body,
     translate,
 )
+from ..inputs import read_json
 from ..mappings_file import decode
 from ..services import access, audit_log, billing, group_mappings, members, oidc_settings
 from ..services.access import Acting
@@ -76,13 +76,7 @@ def requires(*actions: str) -> Callable[[Callable[..., Response]], Callable[...,
 
 def body() -> Any:
     """The request's JSON, whatever its Content-Type says (curl -d sends a form type)."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        raise MalformedBody("the request body is empty; send a JSON object")
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedBody(f"the request body is not valid JSON: {exc}") from exc
+    return read_json(request.get_data(cache=True))
 
 
 def respond(schema: Schema, payload: Any) -> Response:

@@ -11,25 +11,20 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from ..domain.plans import MAX_SEATS
 from ..domain.roles import Role
 from ..domain.seats import Allocation
 from ..errors import InvalidInput
 
 ROLES = [role.name for role in Role]
 # Bounds that keep every value inside the database's column types, so that no input can
-# turn into a driver error (a 500): seat counts are 32-bit, keys 64-bit.
-MAX_SEATS = 1_000_000
+# turn into a driver error (a 500): seat counts are 32-bit (plans.MAX_SEATS), keys 64-bit.
 MAX_KEY = 2**63 - 1
 
 
-def no_nul(value: str) -> None:
-    """PostgreSQL text cannot hold NUL: refuse it here rather than fail in the driver."""
-    if "\x00" in value:
-        raise ValidationError("must not contain NUL characters")
-
-
 def text(**kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=255), no_nul], **kwargs)
+    """A name or an id. Its characters were checked where it was decoded (inputs.py)."""
+    return fields.String(validate=validate.Length(min=1, max=255), **kwargs)
 
 
 def load(schema: Schema, data: Any) -> dict[str, Any]:
@@ -56,7 +51,7 @@ def flatten(messages: Any, path: str = "") -> dict[str, list[str]]:
 
 
 class MemberQuery(Schema):
-    q = fields.String(validate=[validate.Length(min=1, max=255), no_nul])
+    q = fields.String(validate=validate.Length(min=1, max=255))
     email = text()
     seat_type = text()
     role = fields.String(validate=validate.OneOf(ROLES))
@@ -192,6 +187,14 @@ class SeatTypeOut(Schema):
     entitlements = fields.Function(lambda seat_type: sorted(seat_type.entitlements))
 
 
+class RenewalOut(Schema):
+    """The next term and its counts, agreed at renewal; they take effect when it starts."""
+
+    term_start = fields.DateTime(attribute="term.start")
+    term_end = fields.DateTime(attribute="term.end")
+    seats = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
 class OrganizationOut(Schema):
     slug = fields.String()
     name = fields.String()
@@ -199,6 +202,7 @@ class OrganizationOut(Schema):
     billing_model = fields.Function(lambda state: state.plan.billing)
     term_start = fields.DateTime()
     term_end = fields.DateTime()
+    renewal = fields.Nested(RenewalOut, allow_none=True)
     extra_usage = fields.Boolean()
     seat_types = fields.Function(lambda state: SeatTypeOut(many=True).dump(state.plan.seat_types))
     allocation = fields.Function(lambda state: allocation_map(state.allocation))
@@ -212,6 +216,7 @@ class BillingSeatsOut(Schema):
     currency = fields.Function(lambda state: state.plan.currency)
     term_start = fields.DateTime()
     term_end = fields.DateTime()
+    renewal = fields.Nested(RenewalOut, allow_none=True)
     allocation = fields.Function(lambda state: allocation_map(state.allocation))
     monthly_price_cents = fields.Function(
         lambda state: {s.id: s.monthly_price_cents for s in state.plan.seat_types}

@@ -11,6 +11,7 @@ from scim2_models import InvalidSyntaxException, InvalidValueException, SCIMExce
 
 from ..domain.plans import CATALOG
 from ..errors import HANDLED_ERRORS, DomainError, scim_error, scim_error_body
+from ..inputs import read_json
 from ..scim import discovery, projection
 from ..services import bulk as bulk_service
 from ..services import tokens
@@ -41,14 +42,6 @@ def error_response(exc: Exception) -> Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
     return response
-
-
-@blueprint.before_request
-def refuse_nul() -> Response | None:
-    """No text column of PostgreSQL can hold NUL: refuse it before it reaches a query."""
-    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
-        return error_response(InvalidValueException(detail="NUL characters are not allowed"))
-    return None
 
 
 @blueprint.before_request
@@ -108,28 +101,7 @@ def body() -> Any:
         raise InvalidSyntaxException(
             detail=f"unsupported Content-Type {mimetype!r}; send application/scim+json"
         )
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        raise InvalidSyntaxException(detail="the request body is empty")
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidSyntaxException(detail=f"the request body is not valid JSON: {exc}") from exc
-    # In a UTF-8 body a NUL can only come from a \u0000 escape; a UTF-16 or UTF-32 body
-    # holds zero bytes anyway. The walk runs only when the bytes could hold one.
-    if (b"\\u0000" in raw or b"\x00" in raw) and _holds_nul(payload):
-        raise InvalidValueException(detail="NUL characters (\\u0000) are not allowed in values")
-    return payload
-
-
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+    return read_json(request.get_data(cache=True))
 
 
 # --- attribute selection and paging parameters (RFC 7644 §3.4.2.4, §3.9) -----------------
@@ -150,22 +122,32 @@ def wants(relation: str, attributes: list[Any], excluded: list[Any]) -> bool:
 
 
 def integer(source: Any, name: str, default: int) -> int:
+    """startIndex or count: a JSON integer in a body, decimal digits in a query string."""
     raw = source.get(name)
     if raw is None or raw == "":
         return default
-    if isinstance(raw, bool):
-        raise InvalidValueException(detail=f"{name} must be an integer")
-    try:
-        return int(raw)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueException(detail=f"{name} must be an integer, not {raw!r}") from exc
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return int(raw)
+        except ValueError:  # not digits, or more than Python reads (sys.get_int_max_str_digits)
+            pass
+    shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:40] + "…"
+    raise InvalidValueException(detail=f"{name} must be an integer, not {shown}")
+
+
+# RFC 7644 §3.4.2.4 reads a startIndex below 1 as 1. One past the largest 32-bit integer is
+# past every result of any organization, and past what a database offset may hold: it reads
+# as that integer, an empty page.
+MAX_START_INDEX = 2**31 - 1
 
 
 def list_query(source: Any, relation: str) -> tuple[ListQuery, Any]:
     attributes, excluded = selection(source)
     config = current_app.config
-    # RFC 7644 §3.4.2.4: startIndex below 1 is 1; count below 0 is 0; above maxResults is capped.
-    start = max(1, integer(source, "startIndex", 1))
+    # RFC 7644 §3.4.2.4: count below 0 is 0; above maxResults it is capped.
+    start = min(max(1, integer(source, "startIndex", 1)), MAX_START_INDEX)
     count = min(
         max(0, integer(source, "count", config["DEFAULT_PAGE_SIZE"])), config["MAX_RESULTS"]
     )
@@ -203,14 +185,38 @@ def search(endpoint: str, source: Any) -> Response:
     return scim_response(list_response(page.total, page.start_index, resources))
 
 
+# RFC 7644 §3.4.3: the members of a SearchRequest, with their JSON types. The attribute
+# lists are also read as one comma-separated string, as in a query string.
+SEARCH_MEMBERS: dict[str, tuple[tuple[type, ...], str]] = {
+    "schemas": ((list,), "a list of URIs"),
+    "attributes": ((list, str), "a list of attribute names"),
+    "excludedAttributes": ((list, str), "a list of attribute names"),
+    "filter": ((str,), "a string"),
+    "sortBy": ((str,), "a string"),
+    "sortOrder": ((str,), "a string"),
+    "startIndex": ((int,), "an integer"),
+    "count": ((int,), "an integer"),
+}
+
+
 def search_body() -> Any:
     payload = body()
     if not isinstance(payload, dict):
         raise InvalidSyntaxException(detail="a search request must be a JSON object")
-    schemas = payload.get("schemas") or []
-    if SEARCH_REQUEST not in schemas:
+    for member, (types, what) in SEARCH_MEMBERS.items():
+        value = payload.get(member)
+        if value is not None and not _of_type(value, types):
+            raise InvalidValueException(detail=f"a search request's {member} must be {what}")
+    if SEARCH_REQUEST not in (payload.get("schemas") or []):
         raise InvalidValueException(detail=f"a search request must declare {SEARCH_REQUEST}")
     return payload
+
+
+def _of_type(value: Any, types: tuple[type, ...]) -> bool:
+    """JSON's types: a boolean is no integer, and a list holds strings."""
+    if isinstance(value, bool) or not isinstance(value, types):
+        return False
+    return not isinstance(value, list) or all(isinstance(item, str) for item in value)
 
 
 # --- resources ---------------------------------------------------------------------------

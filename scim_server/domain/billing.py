@@ -6,11 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from . import labels
 from .plans import AllocationError, Plan, check_allocation
 
 
 class ReductionDuringTerm(AllocationError):
     """Seats cannot be removed during the annual term."""
+
+    def __init__(self, message: str, seat_types: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.seat_types = seat_types  # the ids of the types lowered, in the plan's order
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,22 @@ def check_purchase(
     check_allocation(plan, final)
     lowered = [t for t, n in final.items() if n < current.get(t, 0)]
     if lowered:
-        details = ", ".join(f"{t} {current.get(t, 0)} -> {final[t]}" for t in lowered)
+        # Named for the person reading (the console shows this message as it is); the ids
+        # are in `seat_types` for programs.
+        details = ", ".join(
+            f"{labels.seat_type(plan, t)} from {current.get(t, 0)} to {final[t]}" for t in lowered
+        )
         raise ReductionDuringTerm(
             f"seats cannot be removed during the annual term ({details}); "
-            "contact your account manager to adjust the allocation at renewal"
+            "contact your account manager to adjust the allocation at renewal",
+            tuple(lowered),
         )
     return final
+
+
+def days_remaining(now: datetime, term_end: datetime) -> int:
+    """Whole days left in the term: what a purchase made now is charged for."""
+    return max(0, (term_end - now).days)
 
 
 def review(
@@ -63,7 +78,7 @@ def review(
 ) -> Review:
     """Seats added per type and their price for the rest of the term, prorated by day."""
     final = check_purchase(plan, current, requested)
-    days = max(0, (term_end - now).days)
+    days = days_remaining(now, term_end)
     lines = []
     for seat_type in plan.seat_types:
         added = final[seat_type.id] - current.get(seat_type.id, 0)
@@ -78,11 +93,16 @@ def review(
 
 
 def check_renewal(
-    plan: Plan, counts: Mapping[str, int], in_use: Mapping[str, int]
+    plan: Plan,
+    current: Mapping[str, int],
+    counts: Mapping[str, int],
+    in_use: Mapping[str, int],
 ) -> dict[str, int]:
-    """At renewal counts may go down, but not below 20 in total nor below the seats in use."""
-    final = {s.id: counts.get(s.id, 0) for s in plan.seat_types}
-    check_allocation(plan, {**final, **{t: n for t, n in counts.items() if t not in final}})
+    """The next term's counts: types not named keep this term's count; counts may go down,
+    but not below 20 in total nor below the seats in use (SEATS.md §2)."""
+    final = {s.id: current.get(s.id, 0) for s in plan.seat_types}
+    final.update(counts)
+    check_allocation(plan, final)
     short = [t for t, n in final.items() if n < in_use.get(t, 0)]
     if short:
         details = ", ".join(f"{t}: {final[t]} < {in_use.get(t, 0)} in use" for t in short)

@@ -71,18 +71,24 @@ CATALOG: dict[str, Plan] = {
 }
 
 
+# The most seats of one type: far beyond any customer, and inside a 32-bit column.
+MAX_SEATS = 1_000_000
+
+
 class AllocationError(ValueError):
     """An allocation that breaks a rule of SEATS.md §2."""
 
 
 def check_allocation(plan: Plan, seats: dict[str, int]) -> None:
-    """Every count names a seat type of the plan, is >= 0, and they total the minimum."""
+    """Every count names a seat type of the plan, is 0 to MAX_SEATS, and they total the minimum."""
     for seat_type, count in seats.items():
         if plan.seat_type(seat_type) is None:
             known = ", ".join(s.id for s in plan.seat_types)
             raise AllocationError(f"{seat_type!r} is not a seat type of {plan.id} ({known})")
         if count < 0:
             raise AllocationError(f"{seat_type}: a seat count cannot be negative")
+        if count > MAX_SEATS:
+            raise AllocationError(f"{seat_type}: at most {MAX_SEATS:,} seats of a type")
     total = sum(seats.values())
     if total < plan.minimum_seats:
         raise AllocationError(

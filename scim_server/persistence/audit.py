@@ -19,8 +19,15 @@ from .types import utcnow
 _TABLE = cast(Table, AuditEvent.__table__)
 # The actions that move a member from one seat type (or none) to another.
 SEAT_MOVES = ("seat.changed", "seat.waiting")
-# The actions that set the seats purchased; `before` holds the counts until then.
-ALLOCATION_SETS = ("organization.created", "allocation.changed", "allocation.renewed")
+# The actions that set the seats purchased; `before` holds the counts until then. A renewal
+# sets them when its term starts (term.started); allocation.renewed is the older renewal's,
+# which set them at once.
+ALLOCATION_SETS = (
+    "organization.created",
+    "allocation.changed",
+    "allocation.renewed",
+    "term.started",
+)
 
 # One event: compiled once and run on the driver (see prepared.py); many go through
 # SQLAlchemy, which batches them.

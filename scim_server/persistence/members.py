@@ -51,8 +51,6 @@ class MemberRepository:
         return self.session.scalar(self._one(UserRow.pk == pk, for_update))
 
     def by_id(self, member_id: str, for_update: bool = False) -> UserRow | None:
-        if "\x00" in member_id:  # no id holds NUL, and PostgreSQL text cannot be asked for it
-            return None
         return self.session.scalar(self._one(UserRow.id == member_id, for_update))
 
     def by_ids(self, ids: Iterable[str], for_update: bool = False) -> dict[str, UserRow]:

@@ -59,6 +59,7 @@ class SeatAllocation(Base):
     # conditional UPDATE (assigned < purchased); this constraint is the last line.
     __table_args__ = (
         CheckConstraint("assigned >= 0 AND assigned <= purchased", name="held_within_purchased"),
+        CheckConstraint("renewal IS NULL OR renewal >= 0", name="renewal_not_negative"),
     )
 
     org_pk: Mapped[int] = mapped_column(
@@ -68,6 +69,9 @@ class SeatAllocation(Base):
     purchased: Mapped[int] = mapped_column(Integer)
     # Seats of this type held by members now; kept equal to the users holding it.
     assigned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The count agreed for the next term (SEATS.md §2): it replaces `purchased` when the
+    # current term ends (services/terms.py). NULL on every row: no renewal is set.
+    renewal: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
 
     organization: Mapped[Organization] = relationship(back_populates="allocations")
 

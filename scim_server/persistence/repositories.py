@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from ..errors import Duplicate, NotFound
+from ..errors import Duplicate, UnknownOrganization
 from .db import Reader, orm_session
 from .models import GroupMember, GroupRow, Organization, Token, UserRow
 from .prepared import Prepared
@@ -229,6 +229,7 @@ _CREDENTIALS = Prepared(
         _TOKENS.c.last_used_at,
         _ORGS.c.slug,
         _ORGS.c.plan,
+        _ORGS.c.term_end,
     )
     .join(_ORGS, _ORGS.c.pk == _TOKENS.c.org_pk)
     .where(_TOKENS.c.prefix == bindparam("prefix"))
@@ -237,6 +238,8 @@ _CREDENTIALS = Prepared(
 
 def token_credentials(connection: Connection, prefix: str) -> Any:
     """What authenticating needs of a token and its organization: one SELECT, no objects.
+    The term's end comes along, so that a term that has ended is started (services/terms.py)
+    at no cost to the requests of a term that runs.
 
     Every request runs it (Database.reading), on the driver (prepared.py); the
     Organization itself would also load its seat allocations.
@@ -261,14 +264,17 @@ class OrganizationRepository:
         return self.session.scalar(select(Organization).where(Organization.slug == slug))
 
     def named(self, slug: str) -> Organization:
-        """The organization an operator or a caller names; NotFound when there is none."""
+        """The organization an operator names; UnknownOrganization when there is none."""
         org = self.by_slug(slug)
         if org is None:
-            raise NotFound(f"no organization {slug!r}")
+            raise UnknownOrganization(f"no organization {slug!r}")
         return org
 
     def by_pk(self, pk: int) -> Organization | None:
         return self.session.get(Organization, pk)
+
+    def all(self) -> list[Organization]:
+        return list(self.session.scalars(select(Organization).order_by(Organization.slug)))
 
     def add(self, org: Organization) -> Organization:
         self.session.add(org)

@@ -135,6 +135,24 @@ class SeatRepository:
                 )
         orm_session(self.session).flush()
 
+    def renewal(self) -> dict[str, int] | None:
+        """The counts agreed for the next term, or None when no renewal is set."""
+        rows = self.session.execute(
+            select(SeatAllocation.seat_type, SeatAllocation.renewal).where(
+                SeatAllocation.org_pk == self.org_pk, SeatAllocation.renewal.is_not(None)
+            )
+        ).all()
+        return {seat_type: count for seat_type, count in rows if count is not None} or None
+
+    def set_renewal(self, counts: Mapping[str, int] | None) -> None:
+        """Replace the renewal (None: none is set); a type it does not name gets 0."""
+        counts = counts or {}
+        for row in orm_session(self.session).scalars(
+            select(SeatAllocation).where(SeatAllocation.org_pk == self.org_pk)
+        ):
+            row.renewal = counts.get(row.seat_type, 0) if counts else None
+        orm_session(self.session).flush()
+
     def waiting(self, limit: int) -> list[UserRow]:
         """Active members waiting for a seat, oldest first.
 

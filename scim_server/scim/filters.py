@@ -22,7 +22,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from inspect import isclass
 from typing import Any, Protocol, cast, get_args
@@ -78,7 +78,8 @@ from sqlalchemy.types import JSON
 from scim_server.persistence.models import GroupMember, GroupRow, UserRow
 
 from ..domain.seats import UNASSIGNED
-from .schema import GroupModel, UserModel
+from ..inputs import refuse_forbidden
+from .schema import SEAT_URN, GroupModel, UserModel
 
 Clause = ColumnElement[bool]
 Value = ColumnElement[Any]
@@ -163,6 +164,14 @@ _UNREADABLE = {
     ("meta", "location"): "'meta.location' is derived from the base URL, not stored",
     ("meta", "version"): "'meta.version' is not supported in filters nor sorting",
 }
+# Attributes computed when a resource is read, which neither a column nor the document
+# holds: the seat extension keeps seatType in a column, and entitlements follow from it.
+_DERIVED = {
+    f"{SEAT_URN}:entitlements".lower(): (
+        "follows from seatType (it lists the seat type's entitlements) and is not stored: "
+        "filter or sort on seatType"
+    ),
+}
 
 
 def parse_filter(text: str, resource: str) -> FilterNode:
@@ -208,6 +217,8 @@ def column_equality(text: str, resource: str) -> ColumnEquality | None:
     a few microseconds, where parsing the filter and building its clause cost a third
     of the CPU of the whole lookup.
     """
+    if len(text) > MAX_FILTER_LENGTH:
+        return None  # filter_clause refuses it
     match = _EQUALITY.fullmatch(text)
     if match is None:
         return None
@@ -275,6 +286,20 @@ def _dialect(name: str) -> str:
 # ---- reading the filter
 
 
+# How large a filter may be, the same on both databases: far beyond what an IdP sends
+# (Okta and Entra look users and groups up with one to three terms, a few KB in a query
+# string at most), and well within what SQLite evaluates (an expression tree at most
+# 1,000 deep, where a chain of n terms is n to 2n deep: an `and` of 500 comparisons is
+# refused). scim2-models bounds the nesting (32) but not the parentheses, which cost the
+# parser time in proportion: the length is bounded before anything is parsed.
+MAX_FILTER_LENGTH = 16_384
+MAX_FILTER_TERMS = 200
+# A sortBy or a PATCH path names one attribute, with at most a short value selection.
+# scim2-models keeps paths up to this long parsed; a longer one is parsed again at each
+# step of a PATCH's validation.
+MAX_PATH_LENGTH = 1_024
+
+
 def _bound(text: str, resource: str) -> ScimFilter[Any]:
     """The filter bound to the resource's model, which checks operators and values.
 
@@ -283,17 +308,48 @@ def _bound(text: str, resource: str) -> ScimFilter[Any]:
     its bare values quoted; if that does not make it parse, the original error stands.
     A filter that parses is parsed once (parsing costs more than the query it becomes).
     """
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidFilterException(
+            detail=f"the filter is longer than {MAX_FILTER_LENGTH:,} characters"
+        )
     bound_filter = _bound_to(ScimFilter, _resource(resource).model)
     try:
-        return cast(ScimFilter[Any], bound_filter(text))
+        scim_filter = cast(ScimFilter[Any], bound_filter(text))
     except InvalidFilterException as error:
         quoted = _BARE_VALUE.sub(_quote_bare_value, text)
         if quoted == text:
             raise
         try:
-            return cast(ScimFilter[Any], bound_filter(quoted))
+            scim_filter = cast(ScimFilter[Any], bound_filter(quoted))
         except InvalidFilterException:
             raise error from None
+    check_filter(scim_filter.ast)
+    return scim_filter
+
+
+def check_filter(root: FilterNode) -> None:
+    """At most MAX_FILTER_TERMS comparisons and presence tests, those in brackets too; and
+    no value whose escapes (``"\\u0000"``) decode to text no database stores (inputs.py).
+
+    Also for the filters of PATCH paths (scim.requests), which scim2-models parses.
+    """
+    count, pending = 0, [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, LogicalExpr):
+            pending.extend(node.terms)
+        elif isinstance(node, Not):
+            pending.append(node.expr)
+        elif isinstance(node, ValuePath):
+            pending.append(node.val_filter)
+        else:
+            count += 1
+            if isinstance(node, Comparison) and isinstance(node.value, str):
+                refuse_forbidden(node.value, f"the value compared to '{node.attr_path}'")
+    if count > MAX_FILTER_TERMS:
+        raise InvalidFilterException(
+            detail=f"the filter has {count} terms, more than {MAX_FILTER_TERMS} terms"
+        )
 
 
 def _bound_to(generic: Any, model: Any) -> Any:
@@ -336,6 +392,14 @@ def _expected(binding: AttributeBinding, node: Comparison) -> Any:
             detail=f"'{node.attr_path}' compares instants: give {node.value!r} a time zone, "
             "such as 2024-01-01T00:00:00Z (RFC 7643 §2.3.5)"
         )
+    if isinstance(expected, datetime):
+        try:  # as the columns hold it (persistence.types.UTCDateTime)
+            expected = expected.astimezone(UTC)
+        except OverflowError:  # the year 1 east of Greenwich, 9999 west of it
+            raise InvalidFilterException(
+                detail=f"{node.value!r} is out of range: it is no instant of the years 1 to "
+                "9999 in UTC"
+            ) from None
     return expected
 
 
@@ -634,9 +698,7 @@ class _Table:
     dialect: str
 
     def operand(self, binding: AttributeBinding) -> _Operand:
-        key = (binding.field_name, binding.sub_field_name)
-        if key in _UNREADABLE:
-            raise InvalidFilterException(detail=_UNREADABLE[key])
+        key = _readable(binding)
         if key in self.resource.columns:
             expr, keyed = self.resource.columns[key]
             return _Operand(expr, binding, self.dialect, keyed)
@@ -651,6 +713,7 @@ class _Table:
         return _any_field_present(binding.field_type, lambda name: self._data[(*path, name)])
 
     def collection(self, binding: AttributeBinding) -> _Collection:
+        _readable(binding)
         if binding.field_name == self.resource.memberships:
             return _Memberships(self.resource.name, self.dialect)
         if binding.field_name == "schemas":
@@ -702,6 +765,16 @@ class _Table:
         if issubclass(binding.model, Extension):
             path.insert(0, str(binding.model.__schema__))
         return tuple(path)
+
+
+def _readable(binding: AttributeBinding) -> tuple[str, str | None]:
+    """Where a filter or a sort may read the attribute: its (field, sub-field) key."""
+    key = (binding.field_name, binding.sub_field_name)
+    if key in _UNREADABLE:
+        raise InvalidFilterException(detail=_UNREADABLE[key])
+    if binding.urn.lower() in _DERIVED:
+        raise InvalidFilterException(detail=f"'{binding.urn}' {_DERIVED[binding.urn.lower()]}")
+    return key
 
 
 def _sort_form(operand: _Operand) -> Value:
@@ -852,6 +925,8 @@ def _is_descending(sort_order: str | None) -> bool:
 
 def _sort_binding(sort_by: str, model: Any) -> AttributeBinding:
     """The attribute sortBy names; SearchRequest refuses complex, binary and write-only ones."""
+    if len(sort_by) > MAX_PATH_LENGTH:
+        raise InvalidValueException(detail=f"sortBy is longer than {MAX_PATH_LENGTH:,} characters")
     try:
         request = _bound_to(SearchRequest, model)(sort_by=sort_by)
     except ValidationError as exc:

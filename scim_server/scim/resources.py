@@ -9,6 +9,8 @@ from scim2_models import Context, default_comparison_key
 
 from ..domain.plans import Plan
 from ..domain.seats import UNASSIGNED
+from ..inputs import refuse_too_long
+from ..persistence.models import GroupRow, UserRow
 from .schema import SEAT_URN, GroupModel, SeatUser, UserModel
 
 # Builds meta.location and $ref from (resource type endpoint, id); the web layer supplies it.
@@ -55,9 +57,9 @@ SEARCH_KEY_LENGTH = 255
 def user_columns(model: Any) -> dict[str, Any]:
     data = document(model)
     return {
-        "user_name": model.user_name,
-        "external_id": model.external_id,
-        "display_name": model.display_name,
+        "user_name": _fits(model.user_name, _USERS["user_name"], "userName"),
+        "external_id": _fits(model.external_id, _USERS["external_id"], "externalId"),
+        "display_name": _fits(model.display_name, _USERS["display_name"], "displayName"),
         "active": model.active is not False,
         "data": data,
         **user_keys(model.user_name, model.display_name, data),
@@ -86,7 +88,7 @@ def email_user_columns(email: str, display_name: str | None = None) -> dict[str,
 def user_keys(user_name: str, display_name: str | None, data: dict[str, Any]) -> dict[str, Any]:
     """The comparison forms a user is found by: userName (unique), and the search keys."""
     name = data.get("name")
-    user_name_key = name_key(user_name)
+    user_name_key = _key(user_name, _USERS["user_name_key"], "userName")
     email_key = search_key(primary_email(data))
     return {
         "user_name_key": user_name_key,
@@ -111,11 +113,33 @@ def primary_email(data: dict[str, Any]) -> str | None:
 
 def group_columns(model: Any) -> dict[str, Any]:
     return {
-        "display_name": model.display_name,
-        "display_name_key": name_key(model.display_name),
-        "external_id": model.external_id,
+        "display_name": _fits(model.display_name, _GROUPS["display_name"], "displayName"),
+        "display_name_key": _key(model.display_name, _GROUPS["display_name_key"], "displayName"),
+        "external_id": _fits(model.external_id, _GROUPS["external_id"], "externalId"),
         "data": document(model),
     }
+
+
+def _lengths(table: Any) -> dict[str, int]:
+    return {c.name: c.type.length for c in table.c if getattr(c.type, "length", None)}
+
+
+# The limits are the columns' lengths (README "Limits"), read once: through the mapped
+# class (UserRow.user_name.type) each read costs microseconds, five times a create.
+_USERS = _lengths(UserRow.__table__)
+_GROUPS = _lengths(GroupRow.__table__)
+
+
+def _fits(value: str | None, limit: int, attribute: str) -> Any:
+    """`value`, refused (ValueTooLong: SCIM 400 invalidValue) when longer than its column
+    holds; here, every write passes: create, replace, PATCH and Bulk."""
+    refuse_too_long(value, limit, attribute)
+    return value
+
+
+def _key(value: str, limit: int, attribute: str) -> str:
+    """A name's comparison key, which lowercasing may lengthen ("İ" becomes two characters)."""
+    return str(_fits(name_key(value), limit, f"{attribute} (in lowercase)"))
 
 
 def _meta(row: Any, resource_type: str, location: str) -> dict[str, Any]:

@@ -17,13 +17,14 @@ from ..domain import billing
 from ..domain.billing import ReductionDuringTerm, Review
 from ..domain.plans import CATALOG, AllocationError, Plan
 from ..domain.seats import UNASSIGNED, Allocation
+from ..domain.terms import Renewal
 from ..errors import InvalidInput, NotFound, ReductionRefused
 from ..persistence.db import Database
 from ..persistence.models import Organization
 from ..persistence.repositories import OrganizationRepository
 from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
-from . import audit
+from . import audit, terms
 from .access import Acting
 from .seats import SeatDesk
 
@@ -42,12 +43,16 @@ class OrganizationState:
     unassigned: int  # active members holding no seat
     waiting: int
     waiting_since: datetime | None  # the oldest wait: the line is served oldest first
+    renewal: Renewal | None  # the counts agreed for the next term, if any (SEATS.md §2)
 
 
 @dataclass(frozen=True)
 class Purchase:
     allocation: Allocation
     served: int  # members of the waiting line seated by the purchase
+    # Seats added per type, in the plan's order; empty when the totals were already so
+    # (totals are absolute: the same purchase sent twice buys once).
+    added: dict[str, int]
 
 
 def organization_state(db: Database, acting: Acting) -> OrganizationState:
@@ -84,6 +89,7 @@ def purchase(db: Database, acting: Acting, requested: Mapping[str, int]) -> Purc
         current = dict(repository.allocation().purchased)
         final = checked(lambda: billing.check_purchase(plan, current, requested))
         served = 0
+        added = {t: n - current.get(t, 0) for t, n in final.items() if n > current.get(t, 0)}
         if final != current:
             repository.set_purchased(final)
             audit.record(
@@ -91,7 +97,7 @@ def purchase(db: Database, acting: Acting, requested: Mapping[str, int]) -> Purc
                 {"seats": current}, {"seats": final}, "purchased by an owner",
             )  # fmt: skip
             served = SeatDesk(session, org.pk, plan, acting.actor).serve_waiting_line()
-        return Purchase(repository.allocation(), served)
+        return Purchase(repository.allocation(), served, added)
 
 
 def set_extra_usage(db: Database, acting: Acting, enabled: bool) -> bool:
@@ -126,7 +132,7 @@ def state(session: Session, org: Organization) -> OrganizationState:
     return OrganizationState(
         org.slug, org.name, CATALOG[org.plan], org.term_start, org.term_end, org.extra_usage,
         repository.allocation(), counts.get(UNASSIGNED, 0), counts["waiting"],
-        repository.first_waiting_since(),
+        repository.first_waiting_since(), terms.pending(session, org),
     )  # fmt: skip
 
 
@@ -135,6 +141,8 @@ def checked(step: Callable[[], T]) -> T:
     try:
         return step()
     except ReductionDuringTerm as exc:
-        raise ReductionRefused(str(exc), fields={"seats": [str(exc)]}) from exc
+        raise ReductionRefused(
+            str(exc), fields={"seats": [str(exc)]}, seat_types=list(exc.seat_types)
+        ) from exc
     except AllocationError as exc:
         raise InvalidInput(str(exc), fields={"seats": [str(exc)]}) from exc

@@ -44,8 +44,11 @@ class BulkRunner:
         return {"schemas": [BULK_RESPONSE], "Operations": results}
 
     def _parse(self, payload: Any) -> tuple[list[Any], int | None]:
-        if not isinstance(payload, dict) or BULK_REQUEST not in (payload.get("schemas") or []):
-            raise InvalidValueException(detail=f"a bulk request must declare {BULK_REQUEST}")
+        schemas = payload.get("schemas") if isinstance(payload, dict) else None
+        if not isinstance(schemas, list) or BULK_REQUEST not in schemas:
+            raise InvalidValueException(
+                detail=f"a bulk request's schemas must be a list declaring {BULK_REQUEST}"
+            )
         operations = payload.get("Operations")
         if not isinstance(operations, list):
             raise InvalidSyntaxException(detail="Operations must be a list")

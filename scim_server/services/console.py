@@ -18,7 +18,7 @@ from ..persistence.db import Database
 from ..persistence.members import MemberRepository
 from ..persistence.repositories import OrganizationRepository
 from ..persistence.types import utcnow
-from . import access, billing, members
+from . import access, billing, members, terms
 from .access import Acting
 
 CHANNEL = "console"
@@ -52,7 +52,9 @@ class MySeat:
 
 
 def visitor(db: Database, slug: str, member_id: str) -> Visitor:
-    """Unauthorized when the organization or the member is gone, or the member deactivated."""
+    """Unauthorized when the organization or the member is gone, or the member deactivated.
+    Every console request passes here, as every API request passes a token's check: a term
+    that has ended starts first (services/terms.py)."""
     with db.unit_of_work() as session:
         org = OrganizationRepository(session).by_slug(slug)
         if org is None:
@@ -60,7 +62,9 @@ def visitor(db: Database, slug: str, member_id: str) -> Visitor:
         row = MemberRepository(session, org.pk).by_id(member_id)
         acting = access.acting_as(row, org.pk, org.slug, org.plan, CHANNEL)
         assert row is not None  # acting_as refuses a missing member
-        return Visitor(acting, org.name, members.describe(row, acting.plan))
+        seen, term_end = Visitor(acting, org.name, members.describe(row, acting.plan)), org.term_end
+    terms.catch_up(db, acting.org_pk, term_end)
+    return seen
 
 
 def overview(db: Database, acting: Acting) -> Overview:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from .. import progress
 from ..domain.mappings import GroupRef, Mapping, Member, MovePlan, Rule, plan_moves
 from ..domain.plans import CATALOG, Plan
 from ..errors import InvalidInput, VersionMismatch
@@ -24,7 +25,7 @@ from ..persistence.models import GroupMappingRow
 from ..persistence.repositories import OrganizationRepository
 from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
-from . import audit
+from . import audit, terms
 from .access import Acting
 from .audit import OPERATOR, Actor
 from .seats import SeatDesk
@@ -142,10 +143,12 @@ def check_for(db: Database, slug: str, text: str) -> Mapping:
 
 
 def preview_for(db: Database, slug: str, text: str) -> Preview:
+    terms.catch_up_named(db, slug)  # decided on the seats of the current term
     return _for(db, slug, lambda session, org_pk, plan: _preview(session, org_pk, plan, text))
 
 
 def apply_for(db: Database, slug: str, text: str, media_type: str = "application/yaml") -> Preview:
+    terms.catch_up_named(db, slug)  # decided on the seats of the current term
     return _for(
         db,
         slug,
@@ -265,11 +268,13 @@ def _decide(
     lock: bool,
 ) -> tuple[MovePlan, dict[str, MemberFacts]]:
     """The plan for these members (all when None); with `lock`, members then seats locked."""
-    facts = {f.id: f for f in GroupMappingRepository(session, org_pk).members(pks, lock)}
+    found = GroupMappingRepository(session, org_pk).members(pks, lock)
+    facts = {f.id: f for f in progress.counted(found, "reading members")}
     seats = SeatRepository(session, org_pk)
     if lock:
         seats.lock()
     members = [_member(f) for f in facts.values()]
+    progress.report("deciding who moves", None, None)
     return plan_moves(plan, seats.allocation(), mapping, members), facts
 
 

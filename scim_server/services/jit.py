@@ -18,14 +18,17 @@ from sqlalchemy.orm import Session
 from ..domain import identity as rules
 from ..domain.plans import CATALOG
 from ..errors import (
+    DomainError,
     Duplicate,
     EmailDomainRefused,
     EmailMissing,
     EmailUnverified,
     IdentityConflict,
+    IdTokenInvalid,
     MemberDeactivated,
     NotFound,
 )
+from ..inputs import refuse_forbidden, refuse_too_long
 from ..persistence.db import Database
 from ..persistence.identity import IdentityRepository, IdentityRow
 from ..persistence.members import MemberRepository
@@ -33,7 +36,7 @@ from ..persistence.models import UserRow
 from ..persistence.repositories import OrganizationRepository, UserRepository
 from ..persistence.types import utcnow
 from ..scim.resources import email_user_columns, name_key
-from . import audit, group_mappings, members
+from . import audit, group_mappings, members, terms
 from .audit import Actor
 from .oidc_settings import SignInSettings
 from .resources import stamp
@@ -54,7 +57,7 @@ class Identity:
     @classmethod
     def from_claims(cls, issuer: str, claims: Mapping[str, Any], groups_claim: str) -> Identity:
         email, name = claims.get("email"), claims.get("name")
-        return cls(
+        who = cls(
             issuer,
             str(claims["sub"]),
             email.strip() if isinstance(email, str) and email.strip() else None,
@@ -62,6 +65,27 @@ class Identity:
             name if isinstance(name, str) and name else None,
             rules.claim_groups(claims, groups_claim),
         )
+        try:
+            who._check_storable()
+        except DomainError as exc:
+            raise IdTokenInvalid(f"the ID token's claims cannot be kept: {exc.message}") from exc
+        return who
+
+    def _check_storable(self) -> None:
+        """An ID token's claims are input like any body: held to the columns they fill and
+        to the text rule (inputs.py), with the claim named."""
+        for claim, value, column in (
+            ("sub", self.subject, IdentityRow.subject),
+            ("email", self.email, UserRow.user_name),
+            ("name", self.name, UserRow.display_name),
+        ):
+            if value is not None:
+                refuse_forbidden(value, claim)
+                refuse_too_long(value, column.type.length, claim)
+        if self.email is not None:
+            refuse_too_long(name_key(self.email), UserRow.user_name_key.type.length, "email")
+        for group in self.groups:
+            refuse_forbidden(group, "groups")
 
     @property
     def actor(self) -> Actor:
@@ -77,6 +101,7 @@ class SignedIn:
 def sign_in(db: Database, settings: SignInSettings, who: Identity) -> SignedIn:
     """One unit of work; a first sign-in racing its twin retries once as a returning one."""
     email = checked_email(settings, who)
+    terms.catch_up(db, settings.org_pk, settings.term_end)  # seats of the current term
     for attempt in (1, 2):
         try:
             with db.unit_of_work(write=True) as session:

@@ -14,14 +14,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..domain import roles, seats
-from ..domain.plans import Plan
+from ..domain.plans import CATALOG, Plan
 from ..errors import InvalidInput, NotFound
 from ..persistence.db import Database
 from ..persistence.members import MemberFilter, MemberRepository
 from ..persistence.models import UserRow
+from ..persistence.repositories import OrganizationRepository
 from ..persistence.types import utcnow
 from ..scim.resources import primary_email, search_key
-from . import audit
+from . import audit, terms
 from .access import Acting
 from .resources import touch
 from .seats import SeatDesk
@@ -101,14 +102,39 @@ def listing(
     names the member a page starts after (or ends before); one removed since starts over.
     Not `counted`: `total` is only the page's, and the count's query is not run."""
     acting.require("read_members")
-    if wanted.seat_type is not None:
-        check_seat_type(acting.plan, wanted.seat_type, "seat_type")
+    return page(db, acting.org_pk, acting.plan, wanted, limit, after, before, counted)
+
+
+def listing_for(
+    db: Database, slug: str, wanted: MemberFilter, limit: int, after: str | None = None
+) -> MemberPage:
+    """`listing` for an operator, by organization slug (`scim-server members list`)."""
+    if after is None:  # the first page: who waits depends on the current term's seats
+        terms.catch_up_named(db, slug)
     with db.unit_of_work() as session:
-        repository = MemberRepository(session, acting.org_pk)
+        org = OrganizationRepository(session).named(slug)
+        org_pk, plan = org.pk, CATALOG[org.plan]
+    return page(db, org_pk, plan, wanted, limit, after)
+
+
+def page(
+    db: Database,
+    org_pk: int,
+    plan: Plan,
+    wanted: MemberFilter,
+    limit: int,
+    after: str | None = None,
+    before: str | None = None,
+    counted: bool = True,
+) -> MemberPage:
+    if wanted.seat_type is not None:
+        check_seat_type(plan, wanted.seat_type, "seat_type")
+    with db.unit_of_work() as session:
+        repository = MemberRepository(session, org_pk)
         after_key = repository.key_of(after) if after is not None else None
         before_key = repository.key_of(before) if before is not None and after is None else None
         found = repository.page(wanted, limit, after_key, before_key, counted)
-        members = [describe(row, acting.plan) for row in found.rows]
+        members = [describe(row, plan) for row in found.rows]
         first, last = (found.rows[0].id, found.rows[-1].id) if found.rows else (None, None)
         if before_key is None:  # forwards: earlier pages exist when this one has a cursor
             more_after, more_before = found.more, after_key is not None
@@ -130,11 +156,11 @@ def every(
     `listing` (a unit of work each, no count): an export holds one page in memory."""
     after: str | None = None
     while True:
-        page = listing(db, acting, wanted, batch, after, counted=False)
-        yield from page.members
-        if page.after is None:
+        found = listing(db, acting, wanted, batch, after, counted=False)
+        yield from found.members
+        if found.after is None:
             return
-        after = page.after
+        after = found.after
 
 
 def search_filter(

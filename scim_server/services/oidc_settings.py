@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from ..auth.sealing import SecretBox, UnreadableSecret
 from ..domain import identity
 from ..domain.plans import CATALOG, Plan
 from ..errors import InvalidInput, NotFound, SecretKeyMissing
+from ..inputs import refuse_too_long
 from ..persistence.db import Database
 from ..persistence.identity import OidcSettingsRepository, OidcSettingsRow
 from ..persistence.repositories import OrganizationRepository
@@ -37,6 +39,7 @@ class SignInSettings:
     client_secret: str
     groups_claim: str
     allowed_domains: tuple[str, ...]
+    term_end: datetime  # the organization's: a sign-in starts a term that has ended
 
 
 def configure(
@@ -100,15 +103,16 @@ def offered(db: Database, slug: str) -> bool:
 
 def for_sign_in(db: Database, secret_key: str | None, slug: str) -> SignInSettings:
     """The settings with the secret unsealed. An unknown organization and one without OIDC
-    answer alike, so that the sign-in page tells an anonymous caller nothing (SEATS.md §3)."""
-    box = SecretBox(secret_key)
+    answer alike, so that the sign-in page tells an anonymous caller nothing (SEATS.md §3),
+    and before the secret key is asked for: a deployment without one still answers 404 for
+    an organization that is not there (the key's 503 is for those that are)."""
     with db.unit_of_work() as session:
         org = OrganizationRepository(session).by_slug(slug)
         row = OidcSettingsRepository(session).of_org(org.pk) if org else None
         if org is None or row is None:
             raise NotFound(f"sign-in through OIDC is not configured for {slug!r}")
         try:
-            secret = box.unseal(row.client_secret_sealed)
+            secret = SecretBox(secret_key).unseal(row.client_secret_sealed)
         except UnreadableSecret as exc:
             raise SecretKeyMissing(
                 "the stored client secret does not open with this SCIM_SERVER_SECRET_KEY "
@@ -116,7 +120,7 @@ def for_sign_in(db: Database, secret_key: str | None, slug: str) -> SignInSettin
             ) from exc
         return SignInSettings(
             org.pk, slug, CATALOG[org.plan], row.issuer, row.client_id, secret,
-            row.groups_claim, tuple(row.allowed_domains),
+            row.groups_claim, tuple(row.allowed_domains), org.term_end,
         )  # fmt: skip
 
 
@@ -151,6 +155,9 @@ def _checked(
         raise InvalidInput("the client id is empty")
     if not groups_claim.strip():
         raise InvalidInput("the groups claim name is empty")
+    refuse_too_long(issuer, OidcSettingsRow.issuer.type.length, "issuer")
+    refuse_too_long(client_id.strip(), OidcSettingsRow.client_id.type.length, "client id")
+    refuse_too_long(groups_claim.strip(), OidcSettingsRow.groups_claim.type.length, "groups claim")
     return {
         "issuer": checked_issuer(issuer),
         "client_id": client_id.strip(),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -10,15 +12,15 @@ from sqlalchemy.orm import Session
 
 from ..domain import billing
 from ..domain.plans import CATALOG, MIGRATIONS, AllocationError
-from ..errors import InvalidInput, NotFound
+from ..domain.terms import Renewal, Term
+from ..errors import InvalidInput, UnknownMember
 from ..persistence.db import Database
-from ..persistence.models import Organization, SeatAllocation, UserRow
+from ..persistence.models import SeatAllocation, UserRow
 from ..persistence.repositories import OrganizationRepository
 from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
-from . import audit, tokens
+from . import audit, terms, tokens
 from .audit import OPERATOR
-from .seats import SeatDesk
 
 
 def issue_api_token(db: Database, slug: str, email: str) -> tokens.IssuedToken:
@@ -26,31 +28,73 @@ def issue_api_token(db: Database, slug: str, email: str) -> tokens.IssuedToken:
     with db.unit_of_work(write=True) as session:
         org = OrganizationRepository(session).named(slug)
         member = member_by_email(session, org.pk, email)
-        issued = tokens.issue(session, org.pk, "api", f"{email} (personal)", member_pk=member.pk)
+        label = tokens.label(email, "personal")
+        issued = tokens.issue(session, org.pk, "api", label, member_pk=member.pk)
         return issued
 
 
+@dataclass(frozen=True)
+class RenewalSet:
+    """A renewal as set: the term it follows, the counts now, and what it replaced."""
+
+    slug: str
+    term: Term  # the current term, at whose end the renewal takes effect
+    seats: dict[str, int]  # purchased now
+    in_use: dict[str, int]
+    renewal: Renewal | None  # None: cancelled, the next term keeps the counts it ends with
+    replaced: dict[str, int] | None  # the counts of the renewal it replaced
+
+
 def renew(
-    db: Database, slug: str, seats: dict[str, int], start: datetime | None = None
-) -> dict[str, Any]:
-    """A new annual term; counts may go down, not below 20 nor below the seats in use."""
+    db: Database, slug: str, seats: Mapping[str, int] | None, now: datetime | None = None
+) -> RenewalSet:
+    """The next term's counts (SEATS.md §2): they take effect when the current term ends,
+    not before; renewing again before then replaces them. Not below 20 in total nor below
+    the seats in use now. `seats=None` cancels the renewal set."""
+    now = now or utcnow()
     with db.unit_of_work(write=True) as session:
         org = OrganizationRepository(session).named(slug)
-        plan = CATALOG[org.plan]
+        # A term that has ended starts first: a renewal is for the term after the current.
+        terms.start_due(session, org.pk, now)  # and the allocation's lock is held from here
         repository = SeatRepository(session, org.pk)
-        repository.lock()
         current = repository.allocation()
-        final = _checked(lambda: billing.check_renewal(plan, seats, current.assigned))
-        before = _term(org, current.purchased)
-        org.term_start = start or max(utcnow(), org.term_end)
-        org.term_end = org.term_start + timedelta(days=365)
-        repository.set_purchased(final)
-        audit.record(
-            session, org.pk, OPERATOR, "allocation.renewed", ("organization", slug),
-            before, _term(org, final), "renewed by an operator",
-        )  # fmt: skip
-        SeatDesk(session, org.pk, plan, OPERATOR).serve_waiting_line()
-        return _term(org, final)
+        plan = CATALOG[org.plan]
+        final = None
+        if seats is not None:
+            final = _checked(
+                lambda: billing.check_renewal(plan, current.purchased, seats, current.assigned)
+            )
+        term, replaced = Term(org.term_start, org.term_end), repository.renewal()
+        if final != replaced:
+            repository.set_renewal(final)
+            audit.record(
+                session, org.pk, OPERATOR, "renewal.set", ("organization", slug),
+                _renewal(term, replaced), _renewal(term, final), _why(final, replaced),
+            )  # fmt: skip
+        following = Renewal(term.following(), final) if final is not None else None
+        return RenewalSet(
+            slug, term, dict(current.purchased), dict(current.assigned), following, replaced
+        )
+
+
+def _renewal(term: Term, counts: Mapping[str, int] | None) -> dict[str, Any]:
+    following = term.following()
+    return {
+        "renewal": None
+        if counts is None
+        else {
+            "term_start": following.start.isoformat(),
+            "term_end": following.end.isoformat(),
+            "seats": dict(counts),
+        }
+    }
+
+
+def _why(final: Mapping[str, int] | None, replaced: Mapping[str, int] | None) -> str:
+    if final is None:
+        return "renewal cancelled by an operator: the next term keeps the counts this one ends with"
+    replacing = "; it replaces the renewal set before" if replaced is not None else ""
+    return f"renewal set by an operator: takes effect when the current term ends{replacing}"
 
 
 def migrate(db: Database, slug: str, target: str) -> dict[str, Any]:
@@ -60,7 +104,7 @@ def migrate(db: Database, slug: str, target: str) -> dict[str, Any]:
         mapping = MIGRATIONS.get((org.plan, target))
         if mapping is None:
             raise InvalidInput(f"no migration from {org.plan} to {target}")
-        SeatRepository(session, org.pk).lock()
+        terms.start_due(session, org.pk, utcnow())  # the counts of the current term, locked
         before = {"plan": org.plan, "seats": _purchased(session, org.pk)}
         moved = _move_members(session, org.pk, mapping)
         _move_allocations(session, org.pk, mapping)
@@ -101,17 +145,22 @@ def _move_members(session: Session, org_pk: int, mapping: dict[str, str]) -> int
 
 
 def _move_allocations(session: Session, org_pk: int, mapping: dict[str, str]) -> None:
+    """Each type's counts, and its pending renewal, carried to the type it becomes."""
     rows = list(session.scalars(select(SeatAllocation).where(SeatAllocation.org_pk == org_pk)))
-    carried = [(mapping.get(r.seat_type, r.seat_type), r.purchased, r.assigned) for r in rows]
+    carried = [
+        SeatAllocation(
+            org_pk=org_pk,
+            seat_type=mapping.get(r.seat_type, r.seat_type),
+            purchased=r.purchased,
+            assigned=r.assigned,
+            renewal=r.renewal,
+        )
+        for r in rows
+    ]
     for row in rows:
         session.delete(row)
     session.flush()
-    for seat_type, purchased, assigned in carried:
-        session.add(
-            SeatAllocation(
-                org_pk=org_pk, seat_type=seat_type, purchased=purchased, assigned=assigned
-            )
-        )
+    session.add_all(carried)
     session.flush()
 
 
@@ -126,16 +175,8 @@ def member_by_email(session: Session, org_pk: int, email: str) -> UserRow:
         )
     )
     if member is None:
-        raise NotFound(f"no member with userName {email!r}")
+        raise UnknownMember(f"no member with userName {email!r}")
     return member
-
-
-def _term(org: Organization, seats: Any) -> dict[str, Any]:
-    return {
-        "term_start": org.term_start.isoformat(),
-        "term_end": org.term_end.isoformat(),
-        "seats": dict(seats),
-    }
 
 
 def _checked(check: Any) -> dict[str, int]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .. import progress
 from ..domain import seats
 from ..domain.mappings import Move, MovePlan
 from ..domain.plans import Plan
@@ -19,7 +20,7 @@ from ..domain.seats import UNASSIGNED, SeatUnavailable
 from ..persistence.db import Reader, orm_session
 from ..persistence.mappings import GroupMappingRepository, MemberFacts
 from ..persistence.models import UserRow
-from ..persistence.repositories import UserRepository
+from ..persistence.repositories import UserRepository, chunks
 from ..persistence.seats import SeatRepository
 from ..persistence.types import utcnow
 from . import audit
@@ -258,9 +259,14 @@ class SeatDesk:
             changes.append(self._bulk(member, member.seat_type, automatic, released.reason))
             updates[(member.seat_type, automatic, False)].append(member.pk)
         repository = GroupMappingRepository(self._unit(), self.org_pk)
+        moved, total = 0, sum(len(pks) for pks in updates.values())
         for (seat_type, source, seated), pks in updates.items():
-            repository.set_seats(pks, seat_type, source, seated)
-        audit.record_many(self._unit(), self.org_pk, self.actor, "seat.changed", changes)
+            for batch in chunks(pks):
+                repository.set_seats(batch, seat_type, source, seated)
+                moved += len(batch)
+                progress.report("moving members", moved, total)
+        audited = progress.counted(changes, "recording the audit log", len(changes))
+        audit.record_many(self._unit(), self.org_pk, self.actor, "seat.changed", audited)
 
     @staticmethod
     def _bulk(

@@ -8,11 +8,12 @@ from typing import Any
 
 from ..auth import tokens as material
 from ..errors import NotFound, Unauthorized
+from ..inputs import refuse_too_long
 from ..persistence.db import Database
 from ..persistence.models import Token
 from ..persistence.repositories import OrganizationRepository, TokenRepository, token_credentials
 from ..persistence.types import utcnow
-from . import audit
+from . import audit, terms
 from .audit import OPERATOR, Actor
 
 
@@ -64,7 +65,16 @@ def issue(
     return IssuedToken(secret=new.secret, prefix=new.prefix, name=name, kind=kind)
 
 
+def label(email: str, role: str) -> str:
+    """The name of a token the server issues for a member: "email (role)", the email cut
+    so that it fits the column (an email may be as long as the column itself)."""
+    room = Token.name.type.length - len(f" ({role})")
+    shown = email if len(email) <= room else email[: room - 1] + "…"
+    return f"{shown} ({role})"
+
+
 def create(db: Database, org_slug: str, kind: str, name: str) -> IssuedToken:
+    refuse_too_long(name, Token.name.type.length, "name")
     with db.unit_of_work(write=True) as session:
         org = OrganizationRepository(session).named(org_slug)
         return issue(session, org.pk, kind, name)
@@ -105,6 +115,9 @@ def authenticate(db: Database, presented: str | None, kind: str, touch_seconds: 
         raise Unauthorized("a valid bearer token is required")
     if _stale(token.last_used_at, touch_seconds):
         _touch(db, token.pk)
+    # Every SCIM and admin-API request passes here: a term that has ended starts before
+    # any seat is taken or counted under it (SEATS.md §2).
+    terms.catch_up(db, token.org_pk, token.term_end)
     return Caller(token.org_pk, token.slug, token.pk, kind, token.member_pk, token.plan, parts[1])
 
 

@@ -1,6 +1,7 @@
 """The admin console (issue 19): server-rendered pages under /console/<org>/.
 
 views.py      the blueprint: hooks, sign-in and sign-out, the pages
+billing.py    the Billing pages: seats, review, Upgrade, extra usage (owners)
 nav.py        the pages and the least action of each: the sidebar and the gate
 sessions.py   the signed session cookie and its CSRF secret
 render.py     pages, error pages and the security headers
@@ -11,7 +12,8 @@ spreadsheet.py   that export's rows
 
 from __future__ import annotations
 
-from . import organization  # noqa: F401  (its views register on the blueprint)
+# Each module of pages registers its views on the blueprint when imported.
+from . import billing, organization  # noqa: F401
 from .render import status_page
 from .views import blueprint
 

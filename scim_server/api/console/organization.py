@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import current_app, g, redirect, request, url_for
+from flask import g, redirect, request, url_for
 from marshmallow import fields, validate
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -351,11 +351,9 @@ def no_seat(error: NoSeat, field_id: str) -> Refusal:
 
 
 def buy_href(seat_type: str, total: int) -> str:
-    """The Billing review with one more seat of the type. The Billing page's contract: one
-    parameter per seat type, its new total; by hand until that view is in this branch."""
-    if "console.billing_review" in current_app.view_functions:
-        return with_query(url_for(".billing_review"), {seat_type: str(total)})
-    return with_query(f"/console/{g.org}/billing/review", {seat_type: str(total)})
+    """The Billing review with one more seat of the type (the Billing page's contract: one
+    parameter per seat type, its new total; the others keep theirs)."""
+    return with_query(url_for(".billing_review"), {seat_type: str(total)})
 
 
 def with_query(path: str, args: dict[str, str]) -> str:

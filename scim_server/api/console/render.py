@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, current_app, g, render_template, request
 from werkzeug.wrappers import Response as AnyResponse
 
-from ...domain import labels
+from ...domain import billing, labels
 from ...errors import CsrfRefused, DomainError, SecretKeyMissing
 from . import nav
 
@@ -97,3 +97,19 @@ def when(value: date | None, with_time: bool = False) -> str:
 
 def days_since(value: datetime) -> int:
     return max(0, (datetime.now(UTC) - value).days)
+
+
+def days_left(term_end: datetime) -> int:
+    """Days left in the term, counted as a purchase made now is charged (domain/billing.py)."""
+    return billing.days_remaining(datetime.now(UTC), term_end)
+
+
+# Money is shown with its currency's sign where people expect one, its code otherwise.
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def money(cents: int, currency: str) -> str:
+    """Cents of a currency as people read them: $1,234.50, or 1,234.50 CHF."""
+    amount = f"{cents // 100:,}.{cents % 100:02d}"
+    sign = CURRENCY_SIGNS.get(currency)
+    return f"{sign}{amount}" if sign else f"{amount} {currency}"

@@ -27,6 +27,8 @@ def _run(connection):
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # scim_server.persistence.migrate: each migration applied, reported as progress.
+        on_version_apply=config.attributes.get("on_version_apply"),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,223 @@
+"""gunicorn as this server runs it: `gunicorn -c python:scim_server.serving scim_server.wsgi:app`.
+
+`scim-server serve` (so the Dockerfile, the conformance runner and the tests' live server)
+starts gunicorn with this module as its configuration: the limits on what gunicorn reads
+before the application sees a request, and a worker that answers a request gunicorn
+cannot parse the way the application answers every other error. gunicorn's own answer is
+an HTML page; a SCIM client is owed a SCIM Error (RFC 7644 §3.12), anyone else the admin
+API's JSON error.
+"""
+
+from __future__ import annotations
+
+import http as _http
+import json as _json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote as _unquote
+from urllib.parse import urlsplit as _urlsplit
+
+from gunicorn import util as _util
+from gunicorn.http import errors as _errors
+from gunicorn.http import message as _message
+from gunicorn.http.parser import RequestParser as _RequestParser
+from gunicorn.workers.sync import SyncWorker as _SyncWorker
+
+from . import errors as _domain
+
+# Entra and Okta send SCIM filters in the query string (RFC 7644 §3.4.2.2): gunicorn's
+# default request line (4,094 bytes, and at most 8,190) turns away a filter of a few KB.
+# A long filter still has POST .search (RFC 7644 §3.4.3), which has no such limit.
+REQUEST_LINE_LIMIT = 32 * 1024
+# gunicorn's defaults, stated here because the README documents them.
+HEADER_FIELD_LIMIT = 8190
+HEADER_FIELDS_LIMIT = 100
+
+# The settings gunicorn reads from this module (it ignores every other name).
+worker_class = "scim_server.serving.Worker"
+# The request line's bound is enforced by gunicorn's Python parser (Request below).
+http_parser = "python"
+limit_request_line = REQUEST_LINE_LIMIT
+limit_request_fields = HEADER_FIELDS_LIMIT
+limit_request_field_size = HEADER_FIELD_LIMIT
+
+# What gunicorn raises for its own or the application's fault, not the client's.
+_SERVER_FAULTS = (
+    _errors.ConfigurationProblem,
+    _errors.InvalidResponseHeader,
+    _errors.InvalidResponseHeaderName,
+)
+# Enough of a request's first bytes to find its path when its request line is unreadable.
+_HEAD_BYTES = 512
+
+
+class Request(_message.Request):
+    """gunicorn's request, with this server's request-line bound, remembering its first bytes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.head = b""
+        try:
+            super().__init__(*args, **kwargs)  # reads the request line and the headers
+        except _errors.ParseException as exc:
+            # No request to hand to Worker.handle_error: the path goes with the error.
+            exc.request_path = path_of(self.head)
+            raise
+
+    def parse(self, unreader: Any) -> Any:
+        # gunicorn clamps limit_request_line to 8,190 when it builds the request; the
+        # setting above is the bound, and the Python parser reads it from here.
+        self.limit_request_line = self.cfg.limit_request_line
+        return super().parse(unreader)
+
+    def read_into(self, unreader: Any, buf: bytearray, stop: bool = False) -> None:
+        super().read_into(unreader, buf, stop)
+        if not self.head:
+            self.head = bytes(buf[:_HEAD_BYTES])
+
+
+class Worker(_SyncWorker):
+    """gunicorn's sync worker; its answers to what it cannot parse are the protocol's JSON."""
+
+    wsgi: Any  # the application, which load_wsgi() loads
+
+    @classmethod
+    def setup(cls) -> None:
+        # gunicorn calls setup() on the worker class in the master, before it forks the
+        # workers; every request they parse is then built as this module's Request.
+        _RequestParser.mesg_class = Request
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        application = self.wsgi
+
+        def framed(environ: dict[str, Any], start_response: Any) -> Any:
+            environ["wsgi.input"] = RequestBody(environ["wsgi.input"])
+            return application(environ, start_response)
+
+        self.wsgi = framed
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        error = refusal(exc)
+        if error.status >= 500:
+            self.log.exception("Error handling request")
+        else:
+            self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        # A request gunicorn could not build has no `req`: its error carries the path.
+        path = (
+            _unquote(req.path) if getattr(req, "path", None) else getattr(exc, "request_path", "")
+        )
+        try:
+            _util.write_nonblock(client, answer(error, str(path)))
+        except Exception:  # the client has gone: nothing to tell it
+            self.log.debug("Failed to send error message.")
+
+
+class RequestBody:
+    """wsgi.input, whose broken framing (a chunk size that is not hex, say) is the client's.
+
+    gunicorn parses a chunked body only as the application reads it, so its refusal
+    surfaces inside a view, where it would be a 500. Raised as the application's own
+    error instead, each blueprint answers it in its protocol's format: a 400.
+    """
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def read(self, size: int | None = None) -> bytes:
+        with _client_framing():
+            return bytes(self._body.read(size))
+
+    def readline(self, size: int | None = None) -> bytes:
+        with _client_framing():
+            return bytes(self._body.readline(size))
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        with _client_framing():
+            return list(self._body.readlines(hint))
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+
+@contextmanager
+def _client_framing() -> Iterator[None]:
+    try:
+        yield
+    except _errors.ParseException as exc:
+        raise _domain.MalformedRequest(
+            f"the request body is not valid HTTP/1.1 (RFC 9112 §7): {_errors_text(exc)}"
+        ) from exc
+
+
+def refusal(exc: BaseException) -> _domain.DomainError:
+    """The error a request gunicorn refused is, as the application's errors are written."""
+    if isinstance(exc, _errors.LimitRequestLine):
+        return _domain.RequestLineTooLong(
+            f"the request line is longer than {REQUEST_LINE_LIMIT} bytes; "
+            "send a long filter in a POST to .search",
+            limit=REQUEST_LINE_LIMIT,
+        )
+    if isinstance(exc, _errors.LimitRequestHeaders):
+        return _domain.HeadersTooLarge(
+            f"the request's headers are too large: at most {HEADER_FIELDS_LIMIT} fields "
+            f"of {HEADER_FIELD_LIMIT} bytes each",
+            limit=HEADER_FIELD_LIMIT,
+        )
+    if isinstance(exc, _errors.UnsupportedTransferCoding):
+        # RFC 9112 §6.1: a transfer coding the server does not understand is a 501.
+        return _domain.TransferCodingNotImplemented(
+            "the only transfer coding this server reads is chunked"
+        )
+    if isinstance(exc, _errors.ExpectationFailed):
+        return _domain.ExpectationFailed("the only expectation this server meets is 100-continue")
+    if isinstance(exc, _errors.ParseException) and not isinstance(exc, _SERVER_FAULTS):
+        return _domain.MalformedRequest(
+            f"the request is not valid HTTP/1.1 (RFC 9112): {_errors_text(exc)}"
+        )
+    return _domain.InternalError("internal server error")
+
+
+def answer(error: _domain.DomainError, path: str) -> bytes:
+    """The whole response: a SCIM Error under /scim/v2, the admin API's error elsewhere."""
+    if _domain.is_scim_path(path):
+        payload, status = _domain.scim_error_body(error)
+        content_type = "application/scim+json"
+    else:
+        payload, status = _domain.api_error_body(error)
+        content_type = "application/json"
+    body = _json.dumps(payload).encode()
+    head = (
+        f"HTTP/1.1 {status} {_http.HTTPStatus(status).phrase}\r\n"
+        "Connection: close\r\n"
+        f"Content-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def path_of(head: bytes) -> str:
+    """The path a request's first bytes name, as the application's request.path reads it:
+    percent-decoded, and with one leading slash (werkzeug's rule: //scim/v2 is /scim/v2)."""
+    line = head.lstrip(b"\r\n").split(b"\r\n", 1)[0]
+    parts = line.split(b" ", 2)
+    if len(parts) < 2:
+        return ""
+    target = parts[1].decode("latin-1")
+    if target.startswith("/"):  # origin-form; urlsplit would read //scim as a host
+        path = target.split("?", 1)[0].split("#", 1)[0]
+    elif "://" in target:  # absolute-form (RFC 9112 §3.2.2); any other form names no path
+        try:
+            path = _urlsplit(target).path
+        except ValueError:  # urlsplit refuses some ("http://[x")
+            return ""
+    else:
+        return ""
+    return "/" + _unquote(path).lstrip("/")
+
+
+def _errors_text(exc: BaseException) -> str:
+    """gunicorn's description of what it refused, short: it may quote the request."""
+    text = str(exc)
+    return text if len(text) <= 200 else f"{text[:200]}…"
