@@ -229,7 +229,7 @@ def plans(db: Database, run: Any) -> list[str]:
 
 
 def test_on_sqlite_each_way_of_finding_a_page_reads_an_index_and_sorts_no_more_than_it_must(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite without statistics (none are gathered in production) picks these plans;
     PostgreSQL plans from its own statistics."""
@@ -274,10 +274,18 @@ def test_on_sqlite_each_way_of_finding_a_page_reads_an_index_and_sorts_no_more_t
         (MemberFilter(waiting=True), "ix_users_org_waiting"),
         (MemberFilter(role="admin"), "ix_users_org_staff"),
         (MemberFilter(active=False), "ix_users_org_inactive"),
-        (MemberFilter(seat_type="chat"), "ix_users_org_seat_type"),
+        (MemberFilter(seat_type="chat"), "ix_users_org_seat_type_name"),
     ]:
         narrowed = run(wanted, after="a")
         assert f"COVERING INDEX {index}" in narrowed[0], (wanted, narrowed[0])
         assert "INTEGER PRIMARY KEY" in narrowed[1], (wanted, narrowed[1])
+    # A seat type held by too many to narrow by: its page is read in userName order from
+    # its own index, not by walking every member before the first holder.
+    monkeypatch.setattr(member_rows, "CANDIDATES", 0)
+    walked = run(MemberFilter(seat_type="chat"), after="a")[1]
+    assert "INDEX ix_users_org_seat_type_name (org_pk=? AND seat_type=? AND user_name_key>?)" in (
+        walked
+    ), walked
+    assert "TEMP B-TREE" not in walked
     app.extensions["scim_db"].dispose()
     db.dispose()
