@@ -168,7 +168,8 @@ def run(database_url: str, users: int, count: int, warmup: int, folder: Path) ->
     rng = random.Random(19)
     results: dict[str, Any] = {"database": dialect, "members": users, "requests": count}
     results["load_average_before"] = round(os.getloadavg()[0], 2)
-    with serving(env, folder, workers=1) as base:
+    with serving(env, folder, workers=1) as served:
+        base = served.url
         session = sign_in(base, database_url)
         after = first_chat_code_cursor(session, base)
         measured = {}
