@@ -12,8 +12,9 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import config as configuration
-from . import inputs, logs
-from .api import admin, console, health, scim, sso
+from . import inputs, logs, metrics
+from .api import admin, console, health, openapi, scim, sso
+from .api import metrics as metrics_api
 from .errors import DomainError, api_error_body, is_scim_path, scim_error
 
 log = logging.getLogger("scim_server.request")
@@ -31,11 +32,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .persistence.db import Database
 
     app.extensions["scim_db"] = Database(app.config["DATABASE_URL"])
+    metrics.watch_pool(app.extensions["scim_db"])
     app.register_blueprint(health.blueprint)
     app.register_blueprint(scim.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(openapi.blueprint)
     app.register_blueprint(sso.blueprint)
     app.register_blueprint(console.blueprint)
+    app.register_blueprint(metrics_api.blueprint)
     _register_request_log(app)
     app.before_request(_check_url)
     _register_error_handlers(app)
@@ -73,6 +77,10 @@ def _register_request_log(app: Flask) -> None:
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.observe(
+            request.url_rule, request.view_args, request.method, response.status_code, seconds
+        )
         if not log.isEnabledFor(logging.INFO):
             return response
         # Only the path, never the query string (filters may carry personal data)
@@ -85,9 +93,7 @@ def _register_request_log(app: Flask) -> None:
             method=request.method,
             path=g.get("log_path") or request.path,
             status=response.status_code,
-            duration_ms=round(
-                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
-            ),
+            duration_ms=round(seconds * 1000, 2),
             org=g.get("log_org"),
         )
         return response
@@ -102,14 +108,21 @@ def _register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         detail = _detail(exc)
         if is_scim_path(request.path):
-            return scim.scim_response(scim_error(status, detail), status)
-        if request.path.startswith("/console/"):
-            return console.status_page(status)
-        return app.response_class(
-            _json({"error": {"code": _code(status), "message": detail}}),
-            status=status,
-            mimetype="application/json",
-        )
+            response = scim.scim_response(scim_error(status, detail), status)
+        elif request.path.startswith("/console/"):
+            response = console.status_page(status)
+        else:
+            response = app.response_class(
+                _json({"error": {"code": _code(status), "message": detail}}),
+                status=status,
+                mimetype="application/json",
+            )
+        # The exception's own headers, such as a 405's Allow (RFC 9110 §15.5.6); the body
+        # is ours, and so is its Content-Type.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:

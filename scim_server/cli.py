@@ -489,7 +489,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def gunicorn_argv(args: argparse.Namespace) -> list[str]:
-    """gunicorn configured by scim_server.serving (its limits, its errors as JSON).
+    """gunicorn configured by scim_server.serving (its limits, its errors as JSON, the
+    workers' shared metrics).
 
     The server's own request log (JSON, one line per request) is the log; gunicorn's
     access log only with --access-log. Without it gunicorn has none at all: pointed at

@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     # Discovery documents and JWKS are cached this long (a kid not in the cache refetches).
     "OIDC_CACHE_SECONDS": 300,
     "OIDC_HTTP_TIMEOUT": 10,
+    # The bearer token Prometheus presents to GET /metrics, 32 characters or more; unset,
+    # /metrics is off (a 404, as for any path that does not exist).
+    "METRICS_TOKEN": None,
 }
 
 _INT_KEYS = {

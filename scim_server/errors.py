@@ -31,6 +31,8 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
+    """No such thing in the caller's organization (another organization's is the same answer)."""
+
     code = "not_found"
     status = 404
 
@@ -59,17 +61,23 @@ class VersionMismatch(DomainError):
 
 
 class InvalidInput(DomainError):
+    """A value the request may not have; `fields` maps each dotted field path to its messages."""
+
     code = "invalid_input"
     status = 422
     scim_type = "invalidValue"
 
 
 class Unauthorized(DomainError):
+    """No valid token: missing, unknown, revoked, of another kind, or a deactivated member's."""
+
     code = "unauthorized"
     status = 401
 
 
 class Forbidden(DomainError):
+    """The caller's role may not do this; `required_role` names the least role that may."""
+
     code = "forbidden"
     status = 403
 
@@ -82,6 +90,8 @@ class NoSeat(DomainError):
 
 
 class ReductionRefused(InvalidInput):
+    """Seats cannot be removed during the annual term (SEATS.md §2)."""
+
     code = "reduction_during_term"
 
 
@@ -145,11 +155,15 @@ class MalformedRequest(DomainError):
 
 
 class RequestLineTooLong(DomainError):
+    """A request line (method, path, query string) longer than gunicorn reads (serving.py)."""
+
     code = "request_line_too_long"
     status = 414
 
 
 class HeadersTooLarge(DomainError):
+    """Header fields larger, or more of them, than gunicorn reads (serving.py)."""
+
     code = "headers_too_large"
     status = 431
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import http as _http
 import json as _json
+import os as _os
+import shutil as _shutil
+import tempfile as _tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path as _Path
 from typing import Any
 from urllib.parse import unquote as _unquote
 from urllib.parse import urlsplit as _urlsplit
@@ -221,3 +225,43 @@ def _errors_text(exc: BaseException) -> str:
     """gunicorn's description of what it refused, short: it may quote the request."""
     text = str(exc)
     return text if len(text) <= 200 else f"{text[:200]}…"
+
+
+# --- the workers' metrics ----------------------------------------------------------------------
+# prometheus-client's multiprocess mode (scim_server/metrics.py): each worker writes its
+# counts to files in PROMETHEUS_MULTIPROC_DIR, and a scrape, whichever worker answers it,
+# reads them all. The directory must be set before a worker first imports prometheus_client,
+# and empty when the server starts (a previous run's counts would be added to this one's):
+# the master sees to both before it forks the workers (gunicorn's hooks below). An operator
+# may name the directory (a tmpfs, say); otherwise it is a temporary one, removed at exit.
+
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"
+
+_made: str | None = None  # the temporary directory this master made, if it made one
+
+
+def on_starting(server: Any) -> None:
+    global _made
+    named = _os.environ.get(MULTIPROCESS)
+    if named:
+        folder = _Path(named)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+    else:
+        _made = _tempfile.mkdtemp(prefix="scim-server-metrics-")
+        _os.environ[MULTIPROCESS] = _made
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's gauges (its pool's connections) go with it; its counts stay."""
+    from prometheus_client import multiprocess  # after on_starting set the directory
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    global _made
+    if _made is not None:
+        _shutil.rmtree(_made, ignore_errors=True)
+        _made = None

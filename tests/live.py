@@ -22,6 +22,7 @@ from scim_server.persistence.db import Database
 from scim_server.services import organizations
 
 LIVE_SECRET_KEY = "live-server-secret-key-of-32-characters-or-more"
+LIVE_METRICS_TOKEN = "live-server-metrics-token-of-32-characters"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class LiveServer:
     url: str
     database_url: str
     pid: int  # gunicorn's master
+    metrics_dir: Path  # where the workers write their metrics (PROMETHEUS_MULTIPROC_DIR)
 
     def worker_pids(self) -> list[int]:
         """gunicorn's workers: the master's children (from /proc, Linux)."""
@@ -120,9 +122,12 @@ def running(database_url: str, folder: Path, workers: int = 2) -> Iterator[LiveS
         "SCIM_SERVER_LOG_LEVEL": "WARNING",
         # Seals OIDC client secrets and signs sign-in cookies (tests/test_oidc_live.py).
         "SCIM_SERVER_SECRET_KEY": LIVE_SECRET_KEY,
+        # GET /metrics (tests/test_metrics_live.py), its files where the test can see them.
+        "SCIM_SERVER_METRICS_TOKEN": LIVE_METRICS_TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
     }
     with serving(env, folder, workers) as served:
-        yield LiveServer(served.url, database_url, served.pid)
+        yield LiveServer(served.url, database_url, served.pid, folder / "metrics")
 
 
 def new_organization(

@@ -252,12 +252,13 @@ def test_another_organizations_member_is_not_found_and_nothing_changes(
 ) -> None:
     globex = new_org(app, db, "globex")
     stranger = add_member(globex, "stranger")
-    unknown = acme.call(admin.token, "GET", "/members/nobody").json
+    nobody = "01a23b00-0000-7000-8000-000000000000"
+    unknown = acme.call(admin.token, "GET", f"/members/{nobody}").json
     foreign = acme.call(admin.token, "GET", f"/members/{stranger.id}")
     assert foreign.status_code == 404
     # The same answer as for an id that exists nowhere, but for the id itself.
     assert foreign.json["error"]["message"] == unknown["error"]["message"].replace(
-        "nobody", stranger.id
+        nobody, stranger.id
     )
     error(move(acme, admin.token, stranger.id, "chat"), 404, "not_found")
     batch = [{"member": stranger.id, "seat_type": "chat"}]
@@ -617,6 +618,17 @@ def test_extra_usage_on_a_plan_without_it_is_invalid_input(acme: Org) -> None:
     assert "enabled" in error(strict, 422, "invalid_input")["fields"]
 
 
+def test_extra_usage_is_switched_by_true_or_false_only_never_by_a_number(app: Any, db: Any) -> None:
+    """1 == True in Python, but 1 is not a decision an owner made (found by schemathesis)."""
+    legacy = new_org(app, db, "old", plan="enterprise_legacy", seats={"standard": 15, "premium": 5})
+    for number in (1, 0, 1.0):
+        response = legacy.call(
+            legacy.owner.token, "PUT", "/billing/extra-usage", {"enabled": number}
+        )
+        assert "enabled" in error(response, 422, "invalid_input")["fields"]
+    assert legacy.call(legacy.owner.token, "GET", "/organization").json["extra_usage"] is False
+
+
 # --- ownership (SEATS.md §3) --------------------------------------------------------------------
 
 
@@ -743,8 +755,9 @@ def test_the_csv_export_has_a_header_row_and_one_row_per_event(acme: Org) -> Non
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     expected = events(acme, action="seat.changed")
     assert list(rows[0]) == [
-        "id", "at", "actor_kind", "actor", "source", "action",
-        "subject_kind", "subject_id", "before", "after", "reason",
+        "id", "at", "actor_kind", "actor", "actor_user_name", "actor_display_name",
+        "source", "action", "subject_kind", "subject_id", "subject_user_name",
+        "subject_display_name", "before", "after", "reason",
     ]  # fmt: skip
     assert [int(r["id"]) for r in rows] == [e["id"] for e in expected]
     assert [json.loads(r["after"]) for r in rows] == [e["after"] for e in expected]
@@ -825,3 +838,18 @@ def test_a_body_sent_as_a_form_by_curl_is_still_read_as_json(acme: Org, admin: P
 def test_unknown_endpoints_and_methods_answer_json(acme: Org) -> None:
     error(acme.call(acme.owner.token, "GET", "/nothing-here"), 404, "not_found")
     error(acme.call(acme.owner.token, "DELETE", "/organization"), 405, "method_not_allowed")
+
+
+def test_a_member_path_that_is_not_an_id_is_not_taken_for_a_member(acme: Org) -> None:
+    """/members/seat-assignments is its own resource: a GET on it is 405, not "no member"."""
+    response = acme.call(acme.owner.token, "GET", "/members/seat-assignments")
+    error(response, 405, "method_not_allowed")
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == {"POST", "OPTIONS"}
+    error(acme.call(acme.owner.token, "GET", "/members/nobody"), 404, "not_found")
+
+
+def test_a_method_an_endpoint_does_not_take_is_405_naming_those_it_takes(acme: Org) -> None:
+    response = acme.call(acme.owner.token, "TRACE", "/members/seat-assignments")
+    error(response, 405, "method_not_allowed")
+    # RFC 9110 §15.5.6: a 405 carries Allow (found by schemathesis).
+    assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"POST"}

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from scim_server.services import group_mappings
+
 from .admin_client import Org, Person, acme, add_members, admin, new_org
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -329,6 +331,17 @@ def test_plan_answers_what_would_happen_and_writes_nothing(crowded: Crowded) -> 
     assert moves(report.json) == [(a0.id, "chat_code", "chat", "Sales")]
     assert get(org, org.owner.token).status_code == 404
     assert seat(org, a0) == "chat_code" and events(org) == before
+
+
+def test_the_report_answered_is_the_services_report_whole(crowded: Crowded, db: Any) -> None:
+    """The answer goes through its schema (MappingReportOut), which drops nothing the
+    service reports: moves, blocked, released, held, purchased, shortfalls."""
+    org, a0, (b0, b1, *_) = crowded.org, crowded.a[0], crowded.b
+    group(org, "Sales", a0)  # frees one chat_code seat, for one of the two engineers
+    group(org, "Engineering", b0, b1)
+    report = plan(org, org.owner.token, MAPPING).json
+    assert report == group_mappings.preview_for(db, org.slug, MAPPING).as_json()
+    assert report["moves"] and report["blocked"] and report["shortfalls"]
 
 
 def test_a_member_of_a_mapped_scim_group_moves_and_a_pinned_member_does_not(

@@ -206,9 +206,12 @@ def test_a_user_without_username_is_refused_with_a_scim_error(api: Api) -> None:
     assert "userName" in response.json["detail"]
 
 
-def test_post_on_a_discovery_endpoint_is_405(api: Api) -> None:
+def test_post_on_a_discovery_endpoint_is_405_naming_the_methods_it_takes(api: Api) -> None:
     for path in ("/ServiceProviderConfig", "/Schemas", "/ResourceTypes"):
-        assert_scim_error(api.call("POST", path, {}), 405)
+        response = api.call("POST", path, {})
+        assert_scim_error(response, 405)
+        # RFC 9110 §15.5.6: a 405 carries Allow.
+        assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"GET"}
 
 
 def test_an_unknown_endpoint_is_a_scim_404(api: Api) -> None:

@@ -10,19 +10,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import wraps
 from typing import Any
+from uuid import UUID
 
 from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema
 
+from ..domain.billing import Review
 from ..errors import (
     HANDLED_ERRORS,
+    DomainError,
+    Forbidden,
     NoSeat,
     NotAcceptable,
     NotFound,
     PayloadTooLarge,
+    ReductionRefused,
     Unauthorized,
     UnsupportedMediaType,
     VersionMismatch,
@@ -30,10 +35,11 @@ from ..errors import (
     translate,
 )
 from ..inputs import read_json
-from ..mappings_file import decode
+from ..mappings_file import MappingErrors, MappingSchema, decode
 from ..services import access, audit_log, billing, group_mappings, members, oidc_settings
 from ..services.access import Acting
 from . import schemas
+from .operations import Operation, Text
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/v1")
 
@@ -60,27 +66,52 @@ def acting() -> Acting:
     return acting
 
 
-def requires(*actions: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """The least role of the endpoint (any of `actions`), checked before the body is read."""
+def endpoint(
+    *actions: str,
+    query: type[Schema] | None = None,
+    body: type[Schema] | Text | None = None,
+    answer: type[Schema] | None = None,
+    alternatives: Text | None = None,
+    errors: tuple[type[DomainError], ...] = (),
+    request_headers: Mapping[str, str] | None = None,
+    answer_headers: Mapping[str, str] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """An endpoint, declared once (api/operations.py): its least role (any of `actions`),
+    checked before anything is read; its query and JSON body loaded through their schemas
+    and handed to the view as `query` and `body`; what the view returns dumped through
+    `answer` (a Response is sent as it is; a (payload, headers) pair adds headers).
+    api/openapi.py documents the same declaration."""
+    operation = Operation(
+        actions, query, body, answer, alternatives, errors,
+        request_headers or {}, answer_headers or {},
+    )  # fmt: skip
 
-    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
         @wraps(view)
-        def checked(*args: Any, **kwargs: Any) -> Response:
+        def run(**arguments: Any) -> Response:
             acting().require(*actions)
-            return view(*args, **kwargs)
+            if query is not None:
+                arguments["query"] = schemas.load(query(), request.args.to_dict())
+            if isinstance(body, type):
+                arguments["body"] = schemas.load(body(), json_body())
+            result = view(**arguments)
+            if isinstance(result, Response):
+                return result
+            payload, headers = result if isinstance(result, tuple) else (result, {})
+            assert answer is not None, f"{view.__name__} declares no answer"
+            response = json_response(answer().dump(payload))
+            response.headers.update(headers)
+            return response
 
-        return checked
+        run.operation = operation  # type: ignore[attr-defined]
+        return run
 
     return decorate
 
 
-def body() -> Any:
+def json_body() -> Any:
     """The request's JSON, whatever its Content-Type says (curl -d sends a form type)."""
     return read_json(request.get_data(cache=True))
-
-
-def respond(schema: Schema, payload: Any) -> Response:
-    return json_response(schema.dump(payload))
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -92,16 +123,24 @@ def json_response(payload: Any, status: int = 200) -> Response:
 # --- organization and members -----------------------------------------------------------------
 
 
+@blueprint.get("/me")
+@endpoint("read_own_seat", answer=schemas.MeOut)
+def me() -> members.Me:
+    """Who the token acts as: their member, seat and access, and their organization."""
+    return members.me(db(), acting())
+
+
 @blueprint.get("/organization")
-@requires("read_organization")
-def organization() -> Response:
-    return respond(schemas.OrganizationOut(), billing.organization_state(db(), acting()))
+@endpoint("read_organization", answer=schemas.OrganizationOut)
+def organization() -> billing.OrganizationState:
+    """The organization: its plan, term, seat types and allocation, who waits for a seat."""
+    return billing.organization_state(db(), acting())
 
 
 @blueprint.get("/members")
-@requires("read_members")
-def list_members() -> Response:
-    query = schemas.load(schemas.MemberQuery(), request.args.to_dict())
+@endpoint("read_members", query=schemas.MemberQuery, answer=schemas.MemberPageOut)
+def list_members(query: dict[str, Any]) -> members.MemberPage:
+    """Members in userName order, searched and filtered, a page at a time (cursors)."""
     status = query.get("status")
     wanted = members.search_filter(
         query.get("q"),
@@ -111,72 +150,85 @@ def list_members() -> Response:
         active=None if status is None else status == "active",
         waiting=query.get("waiting"),
     )
-    page = members.listing(
+    return members.listing(
         db(), acting(), wanted, query["per_page"], query.get("after"), query.get("before")
     )
-    return respond(schemas.MemberPageOut(), page)
 
 
-@blueprint.get("/members/<member_id>")
-@requires("read_own_seat")
-def member(member_id: str) -> Response:
-    return respond(schemas.MemberOut(), members.get(db(), acting(), member_id))
+# A member's id is their SCIM User id, a UUID (RFC 9562): the router says so, so that
+# /members/seat-assignments is never taken for a member (a GET on it is 405, not 404).
+@blueprint.get("/members/<uuid:member_id>")
+@endpoint("read_own_seat", answer=schemas.MemberOut, errors=(Forbidden,))
+def member(member_id: UUID) -> members.Member:
+    """A member: an admin reads anyone's, a member their own (SEATS.md §3)."""
+    return members.get(db(), acting(), str(member_id))
 
 
-@blueprint.patch("/members/<member_id>")
-@requires("reassign_seats", "change_roles")
-def update_member(member_id: str) -> Response:
-    change = schemas.load(schemas.MemberPatch(), body())
-    return respond(schemas.MemberOut(), members.update(db(), acting(), member_id, **change))
+@blueprint.patch("/members/<uuid:member_id>")
+@endpoint(
+    "reassign_seats", "change_roles",
+    body=schemas.MemberPatch, answer=schemas.MemberOut, errors=(NoSeat,),
+)  # fmt: skip
+def update_member(member_id: UUID, body: dict[str, Any]) -> members.Member:
+    """Reassign a member's seat type ("auto": back to the automatic rules), change their
+    role, or both; a refused seat undoes the role change."""
+    return members.update(db(), acting(), str(member_id), **body)
 
 
 @blueprint.post("/members/seat-assignments")
-@requires("reassign_seats")
-def assign_seats() -> Response:
-    request_body = schemas.load(schemas.SeatAssignments(), body())
-    pairs = [(a["member"], a["seat_type"]) for a in request_body["assignments"]]
-    changed = members.assign_batch(db(), acting(), pairs)
-    return respond(schemas.MembersOut(), {"members": changed})
+@endpoint(
+    "reassign_seats", body=schemas.SeatAssignments, answer=schemas.MembersOut, errors=(NoSeat,)
+)
+def assign_seats(body: dict[str, Any]) -> dict[str, Any]:
+    """Reassign many members at once, all or nothing, judged on the final state (SEATS.md §4)."""
+    pairs = [(a["member"], a["seat_type"]) for a in body["assignments"]]
+    return {"members": members.assign_batch(db(), acting(), pairs)}
 
 
 @blueprint.post("/ownership/transfer")
-@requires("transfer_primary_ownership")
-def transfer_ownership() -> Response:
-    target = schemas.load(schemas.OwnershipTransfer(), body())["member"]
-    new, previous = members.transfer_ownership(db(), acting(), target)
-    return respond(
-        schemas.TransferOut(), {"primary_owner": new, "previous_primary_owner": previous}
-    )
+@endpoint(
+    "transfer_primary_ownership",
+    body=schemas.OwnershipTransfer, answer=schemas.TransferOut, errors=(NotFound,),
+)  # fmt: skip
+def transfer_ownership(body: dict[str, Any]) -> dict[str, Any]:
+    """Make another member the primary owner; the caller becomes an owner."""
+    new, previous = members.transfer_ownership(db(), acting(), body["member"])
+    return {"primary_owner": new, "previous_primary_owner": previous}
 
 
 # --- billing (owners only, SEATS.md §3) -------------------------------------------------------
 
 
 @blueprint.get("/billing/seats")
-@requires("read_billing")
-def billing_seats() -> Response:
-    return respond(schemas.BillingSeatsOut(), billing.billing_state(db(), acting()))
+@endpoint("read_billing", answer=schemas.BillingSeatsOut)
+def billing_seats() -> billing.OrganizationState:
+    """The allocation and what seats cost: the plan's prices, its minimum, extra usage."""
+    return billing.billing_state(db(), acting())
 
 
 @blueprint.post("/billing/seats/review")
-@requires("buy_seats")
-def review_seats() -> Response:
-    seats = schemas.load(schemas.SeatCounts(), body())["seats"]
-    return respond(schemas.ReviewOut(), billing.review(db(), acting(), seats))
+@endpoint(
+    "buy_seats", body=schemas.SeatCounts, answer=schemas.ReviewOut, errors=(ReductionRefused,)
+)
+def review_seats(body: dict[str, Any]) -> Review:
+    """Step one of buying seats: what the new counts add and cost; changes nothing."""
+    return billing.review(db(), acting(), body["seats"])
 
 
 @blueprint.put("/billing/seats")
-@requires("buy_seats")
-def buy_seats() -> Response:
-    seats = schemas.load(schemas.SeatCounts(), body())["seats"]
-    return respond(schemas.PurchaseOut(), billing.purchase(db(), acting(), seats))
+@endpoint(
+    "buy_seats", body=schemas.SeatCounts, answer=schemas.PurchaseOut, errors=(ReductionRefused,)
+)
+def buy_seats(body: dict[str, Any]) -> billing.Purchase:
+    """Step two ("Upgrade"): buy seats up to the new counts; the waiting line is served."""
+    return billing.purchase(db(), acting(), body["seats"])
 
 
 @blueprint.put("/billing/extra-usage")
-@requires("change_extra_usage")
-def extra_usage() -> Response:
-    enabled = schemas.load(schemas.ExtraUsage(), body())["enabled"]
-    return json_response({"extra_usage": billing.set_extra_usage(db(), acting(), enabled)})
+@endpoint("change_extra_usage", body=schemas.ExtraUsage, answer=schemas.ExtraUsageOut)
+def extra_usage(body: dict[str, Any]) -> dict[str, bool]:
+    """Let members work past their seat's usage limits (legacy plans, SEATS.md §7)."""
+    return {"extra_usage": billing.set_extra_usage(db(), acting(), body["enabled"])}
 
 
 # --- group mappings (SEATS.md §5) ---------------------------------------------------------------
@@ -192,35 +244,62 @@ MAPPING_TYPES = {
 }
 # What GET answers in; JSON first, the answer to a caller with no preference.
 MAPPING_ANSWERS = ["application/json", "application/yaml", "text/yaml", "application/x-yaml"]
+MAPPING_FILE = Text(
+    tuple(MAPPING_TYPES),
+    "The mapping file itself, at most 256 KiB of UTF-8 (SEATS.md §5, "
+    "mappings/enterprise.example.yaml): YAML, or the same as JSON.",
+    json=MappingSchema,
+)
+MAPPING_AS_SENT = Text(
+    tuple(MAPPING_ANSWERS[1:]),
+    "The file exactly as it was sent (a mapping sent as JSON is YAML too), "
+    "so that its lines are those the rules name.",
+)
 
 
 @blueprint.get("/group-mappings")
-@requires("edit_mappings")
-def group_mapping() -> Response:
+@endpoint(
+    "edit_mappings",
+    answer=schemas.GroupMappingOut,
+    alternatives=MAPPING_AS_SENT,
+    errors=(NotFound, NotAcceptable),
+    answer_headers={"ETag": 'The stored version, e.g. "3": If-Match of a PUT names it.'},
+)
+def group_mapping() -> Any:
+    """The stored group mapping, as JSON or (Accept: application/yaml) as it was sent."""
     answer = negotiated(MAPPING_ANSWERS)
     stored = group_mappings.stored(db(), acting())
     if stored is None:
         raise NotFound(
             "no group mapping is stored for this organization; PUT one to /api/v1/group-mappings"
         )
+    etag = {"ETag": f'"{stored.version}"'}
     if answer == "application/json":
-        response = respond(schemas.GroupMappingOut(), stored)
-    else:
-        # The file exactly as it was sent, so that its lines are those the rules name;
-        # a mapping sent as JSON is valid YAML as it is.
-        response = current_app.response_class(
-            stored.source, content_type=f"{answer}; charset=utf-8"
-        )
-    response.headers["ETag"] = f'"{stored.version}"'
-    return response
+        return stored, etag
+    return current_app.response_class(
+        stored.source, content_type=f"{answer}; charset=utf-8", headers=etag
+    )
+
+
+IF_MATCH = (
+    'Replace only this version: the ETag of a GET, "0" when none is stored yet, '
+    'or "*" for whatever is stored.'
+)
 
 
 @blueprint.put("/group-mappings")
-@requires("edit_mappings")
-def replace_group_mapping() -> Response:
+@endpoint(
+    "edit_mappings",
+    body=MAPPING_FILE,
+    answer=schemas.MappingReportOut,
+    errors=(MappingErrors, VersionMismatch),
+    request_headers={"If-Match": IF_MATCH},
+)
+def replace_group_mapping() -> dict[str, Any]:
+    """Store the mapping as a new version and re-evaluate every member not pinned, in one
+    transaction: the report of what was done."""
     text, media_type = mapping_body()
-    applied = group_mappings.apply(db(), acting(), text, media_type, if_version())
-    return json_response(applied.as_json())
+    return group_mappings.apply(db(), acting(), text, media_type, if_version()).as_json()
 
 
 def if_version() -> int | None:
@@ -243,10 +322,13 @@ def if_version() -> int | None:
 
 
 @blueprint.post("/group-mappings/plan")
-@requires("edit_mappings")
-def plan_group_mapping() -> Response:
+@endpoint(
+    "edit_mappings", body=MAPPING_FILE, answer=schemas.MappingReportOut, errors=(MappingErrors,)
+)
+def plan_group_mapping() -> dict[str, Any]:
+    """What PUT would do with this mapping (`applied: false`); writes nothing."""
     text, _ = mapping_body()
-    return json_response(group_mappings.preview(db(), acting(), text).as_json())
+    return group_mappings.preview(db(), acting(), text).as_json()
 
 
 def negotiated(offered: list[str]) -> str:
@@ -289,19 +371,29 @@ def mapping_body() -> tuple[str, str]:
 
 
 @blueprint.get("/oidc")
-@requires("read_oidc")
-def oidc() -> Response:
+@endpoint("read_oidc", answer=schemas.OidcOut, errors=(NotFound,))
+def oidc() -> dict[str, Any]:
     """The organization's OIDC settings, never the client secret; an operator sets them."""
-    return json_response(oidc_settings.read(db(), acting()))
+    return oidc_settings.read(db(), acting())
 
 
 # --- the audit log (SEATS.md §8) ----------------------------------------------------------------
 
 
+EXPORTS = Text(
+    ("application/x-ndjson", "text/csv"),
+    "With format=jsonl or csv, every matching event from `after` on, as a download: one "
+    "event (as in `events`) per line, or a header row then one row per event, before and "
+    "after as JSON text.",
+)
+
+
 @blueprint.get("/audit-events")
-@requires("read_audit")
-def audit_events() -> Response:
-    query = schemas.load(schemas.AuditEventQuery(), request.args.to_dict())
+@endpoint(
+    "read_audit", query=schemas.AuditEventQuery, answer=schemas.EventPageOut, alternatives=EXPORTS
+)
+def audit_events(query: dict[str, Any]) -> Any:
+    """The audit log, a page at a time, or exported whole (SEATS.md §8)."""
     wanted = audit_log.AuditQuery(
         action=query.get("action"),
         subject_id=query.get("member"),
@@ -311,9 +403,7 @@ def audit_events() -> Response:
         after_pk=query["after"],
     )
     if query["format"] == "json":
-        return respond(
-            schemas.EventPageOut(), audit_log.page(db(), acting(), wanted, query["limit"])
-        )
+        return audit_log.page(db(), acting(), wanted, query["limit"])
     events = audit_log.export(db(), acting(), wanted)
     if query["format"] == "jsonl":
         return download(jsonl(events), "application/x-ndjson", "audit-events.jsonl")
@@ -326,13 +416,13 @@ def download(chunks: Iterable[str], mimetype: str, filename: str) -> Response:
     return response
 
 
-def jsonl(events: Iterable[audit_log.AuditEvent]) -> Iterator[str]:
+def jsonl(events: Iterable[audit_log.Entry]) -> Iterator[str]:
     schema = schemas.EventOut()
     for event in events:
         yield json.dumps(schema.dump(event)) + "\n"
 
 
-def csv_rows(events: Iterable[audit_log.AuditEvent]) -> Iterator[str]:
+def csv_rows(events: Iterable[audit_log.Entry]) -> Iterator[str]:
     """A header row, then one row per event; before and after as JSON text."""
     schema, buffer = schemas.EventOut(), io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS)

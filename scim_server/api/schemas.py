@@ -6,10 +6,19 @@ dataclasses or rows, which the response schemas turn into the documented JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    INCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from ..domain.plans import MAX_SEATS
 from ..domain.roles import Role
@@ -97,9 +106,19 @@ class SeatCounts(Schema):
     )
 
 
+class JsonBoolean(fields.Boolean):
+    """JSON true or false, nothing else. Boolean(truthy={True}) is not enough: 1 == True in
+    Python, so 1 is in {True}, and 0 in {False}."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class ExtraUsage(Schema):
-    # JSON true or false only: "yes" or 1 are not a decision an owner made.
-    enabled = fields.Boolean(required=True, truthy={True}, falsy={False})
+    # "yes" or 1 are not a decision an owner made.
+    enabled = JsonBoolean(required=True)
 
 
 class OwnershipTransfer(Schema):
@@ -137,6 +156,35 @@ def as_utc(value: datetime, field: str) -> datetime:
 # --- responses ------------------------------------------------------------------------------
 
 
+class Out(Schema):
+    """A response body. Every field is in every answer, so the OpenAPI document marks each
+    required (api/openapi.py): a client may rely on a key being there, null or not."""
+
+
+class Computed(fields.Field):
+    """A value computed from the whole object, dumped (and documented) as `shape` says."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def __init__(self, compute: Callable[[Any], Any], shape: fields.Field, **kwargs: Any):
+        super().__init__(dump_only=True, **kwargs)
+        self.compute, self.shape = compute, shape
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return self.shape._serialize(self.compute(obj), attr, obj, **kwargs)
+
+
+def per_seat_type(values: fields.Field) -> fields.Dict:
+    """A map keyed by seat type id."""
+    return fields.Dict(keys=fields.String(), values=values)
+
+
+class SeatCountOut(Out):
+    purchased = fields.Integer()
+    assigned = fields.Integer()
+    available = fields.Integer()
+
+
 def allocation_map(allocation: Allocation) -> dict[str, dict[str, int]]:
     return {
         seat_type: {
@@ -148,12 +196,18 @@ def allocation_map(allocation: Allocation) -> dict[str, dict[str, int]]:
     }
 
 
-class MemberOut(Schema):
+def allocation_of(get: Callable[[Any], Allocation]) -> Computed:
+    return Computed(
+        lambda obj: allocation_map(get(obj)), per_seat_type(fields.Nested(SeatCountOut))
+    )
+
+
+class MemberOut(Out):
     id = fields.String()
     user_name = fields.String()
     display_name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
-    role = fields.String()
+    role = fields.String(validate=validate.OneOf(ROLES))
     active = fields.Boolean()
     seat_type = fields.String()
     seat_source = fields.String(allow_none=True)
@@ -163,7 +217,7 @@ class MemberOut(Schema):
     entitlements = fields.List(fields.String())
 
 
-class MemberPageOut(Schema):
+class MemberPageOut(Out):
     members = fields.List(fields.Nested(MemberOut))
     total = fields.Integer()
     total_exact = fields.Boolean()
@@ -171,72 +225,87 @@ class MemberPageOut(Schema):
     before = fields.String(allow_none=True)
 
 
-class MembersOut(Schema):
+class MembersOut(Out):
     members = fields.List(fields.Nested(MemberOut))
 
 
-class TransferOut(Schema):
+class OrganizationRefOut(Out):
+    slug = fields.String()
+    name = fields.String()
+
+
+class MeOut(Out):
+    """The caller: the member their token acts as, and their organization."""
+
+    member = fields.Nested(MemberOut)
+    organization = fields.Nested(OrganizationRefOut)
+
+
+class TransferOut(Out):
     primary_owner = fields.Nested(MemberOut)
     previous_primary_owner = fields.Nested(MemberOut)
 
 
-class SeatTypeOut(Schema):
+class SeatTypeOut(Out):
     id = fields.String()
     name = fields.String()
     rank = fields.Integer()
-    entitlements = fields.Function(lambda seat_type: sorted(seat_type.entitlements))
+    entitlements = Computed(
+        lambda seat_type: sorted(seat_type.entitlements), fields.List(fields.String())
+    )
 
 
-class RenewalOut(Schema):
+class RenewalOut(Out):
     """The next term and its counts, agreed at renewal; they take effect when it starts."""
 
     term_start = fields.DateTime(attribute="term.start")
     term_end = fields.DateTime(attribute="term.end")
-    seats = fields.Dict(keys=fields.String(), values=fields.Integer())
+    seats = per_seat_type(fields.Integer())
 
 
-class OrganizationOut(Schema):
+class OrganizationOut(Out):
     slug = fields.String()
     name = fields.String()
-    plan = fields.Function(lambda state: state.plan.id)
-    billing_model = fields.Function(lambda state: state.plan.billing)
+    plan = fields.String(attribute="plan.id")
+    billing_model = fields.String(attribute="plan.billing")
     term_start = fields.DateTime()
     term_end = fields.DateTime()
     renewal = fields.Nested(RenewalOut, allow_none=True)
     extra_usage = fields.Boolean()
-    seat_types = fields.Function(lambda state: SeatTypeOut(many=True).dump(state.plan.seat_types))
-    allocation = fields.Function(lambda state: allocation_map(state.allocation))
+    seat_types = fields.List(fields.Nested(SeatTypeOut), attribute="plan.seat_types")
+    allocation = allocation_of(lambda state: state.allocation)
     unassigned = fields.Integer()
     waiting = fields.Integer()
 
 
-class BillingSeatsOut(Schema):
-    plan = fields.Function(lambda state: state.plan.id)
-    billing_model = fields.Function(lambda state: state.plan.billing)
-    currency = fields.Function(lambda state: state.plan.currency)
+class BillingSeatsOut(Out):
+    plan = fields.String(attribute="plan.id")
+    billing_model = fields.String(attribute="plan.billing")
+    currency = fields.String(attribute="plan.currency")
     term_start = fields.DateTime()
     term_end = fields.DateTime()
     renewal = fields.Nested(RenewalOut, allow_none=True)
-    allocation = fields.Function(lambda state: allocation_map(state.allocation))
-    monthly_price_cents = fields.Function(
-        lambda state: {s.id: s.monthly_price_cents for s in state.plan.seat_types}
+    allocation = allocation_of(lambda state: state.allocation)
+    monthly_price_cents = Computed(
+        lambda state: {s.id: s.monthly_price_cents for s in state.plan.seat_types},
+        per_seat_type(fields.Integer()),
     )
-    minimum_seats = fields.Function(lambda state: state.plan.minimum_seats)
+    minimum_seats = fields.Integer(attribute="plan.minimum_seats")
     extra_usage = fields.Boolean()
-    extra_usage_available = fields.Function(lambda state: state.plan.extra_usage_available)
+    extra_usage_available = fields.Boolean(attribute="plan.extra_usage_available")
 
 
-class ReviewOut(Schema):
-    seats = fields.Function(
-        lambda review: {
-            line.seat_type: {
-                "current": line.current,
-                "requested": line.requested,
-                "added": line.added,
-                "cost_cents": line.cost_cents,
-            }
-            for line in review.lines
-        }
+class ReviewLineOut(Out):
+    current = fields.Integer()
+    requested = fields.Integer()
+    added = fields.Integer()
+    cost_cents = fields.Integer()
+
+
+class ReviewOut(Out):
+    seats = Computed(
+        lambda review: {line.seat_type: line for line in review.lines},
+        per_seat_type(fields.Nested(ReviewLineOut)),
     )
     total_cents = fields.Integer()
     currency = fields.String()
@@ -245,44 +314,137 @@ class ReviewOut(Schema):
     changes_anything = fields.Boolean()
 
 
-class PurchaseOut(Schema):
-    allocation = fields.Function(lambda purchase: allocation_map(purchase.allocation))
+class PurchaseOut(Out):
+    allocation = allocation_of(lambda purchase: purchase.allocation)
     served_from_waiting_line = fields.Integer(attribute="served")
 
 
-class MappingRuleOut(Schema):
+class ExtraUsageOut(Out):
+    extra_usage = fields.Boolean()
+
+
+class OidcOut(Out):
+    """An organization's OIDC provider as an admin sees it: never the client secret."""
+
+    issuer = fields.String()
+    client_id = fields.String()
+    client_secret_set = fields.Boolean()
+    groups_claim = fields.String()
+    allowed_domains = fields.List(fields.String())
+    login_path = fields.String()
+    redirect_path = fields.String()
+    updated_at = fields.String(metadata={"format": "date-time"})
+
+
+class MappingRuleOut(Out):
     group = fields.String()
     seat_type = fields.String()
     priority = fields.Integer(allow_none=True)
     line = fields.Integer(allow_none=True)
 
 
-class GroupMappingOut(Schema):
+class GroupMappingOut(Out):
     """A stored group mapping (SEATS.md §5): its rules as validated, and the file as sent."""
 
     version = fields.Integer()
     updated_at = fields.DateTime()
     updated_by = fields.String(allow_none=True)
+    updated_by_user_name = fields.String(allow_none=True)
+    updated_by_display_name = fields.String(allow_none=True)
     media_type = fields.String()
-    plan = fields.Function(lambda stored: stored.mapping.plan)
-    rules = fields.Function(lambda stored: MappingRuleOut(many=True).dump(stored.mapping.rules))
+    plan = fields.String(attribute="mapping.plan")
+    rules = fields.List(fields.Nested(MappingRuleOut), attribute="mapping.rules")
     source = fields.String()
 
 
-class EventOut(Schema):
-    id = fields.Integer(attribute="pk")
-    at = fields.DateTime()
-    actor_kind = fields.String()
-    actor = fields.String(allow_none=True)
-    source = fields.String()
-    action = fields.String()
-    subject_kind = fields.String()
-    subject_id = fields.String(allow_none=True)
-    before = fields.Raw(allow_none=True)
-    after = fields.Raw(allow_none=True)
-    reason = fields.String(allow_none=True)
+# A mapping's report (services.group_mappings.Preview.as_json), for a plan and for a PUT.
 
 
-class EventPageOut(Schema):
+class RuleRefOut(Out):
+    group = fields.String()
+    seat_type = fields.String()
+    line = fields.Integer(allow_none=True)
+
+
+class ReportedOut(Out):
+    """Whom a line of the report is about, and why (Preview._who)."""
+
+    member = fields.String()
+    userName = fields.String(allow_none=True)  # the report says userName, as SCIM does
+    reason = fields.String()
+
+
+class MoveOut(ReportedOut):
+    from_ = fields.String(attribute="from", data_key="from")
+    to = fields.String()
+    rule = fields.Nested(RuleRefOut, allow_none=True)
+
+
+class BlockedOut(ReportedOut):
+    seat_type = fields.String()
+    wanted = fields.String()
+    rule = fields.Nested(RuleRefOut, allow_none=True)
+
+
+class ReleasedOut(ReportedOut):
+    seat_type = fields.String()
+
+
+class ShortfallOut(Out):
+    seat_type = fields.String()
+    missing = fields.Integer()
+
+
+class MappingReportOut(Out):
+    """What applying a mapping does (`applied: false`, a plan) or did (a PUT)."""
+
+    applied = fields.Boolean()
+    sufficient = fields.Boolean()
+    moves = fields.List(fields.Nested(MoveOut))
+    blocked = fields.List(fields.Nested(BlockedOut))
+    released = fields.List(fields.Nested(ReleasedOut))
+    held = per_seat_type(fields.Integer())
+    purchased = per_seat_type(fields.Integer())
+    shortfalls = fields.List(fields.Nested(ShortfallOut))
+
+
+class EventOut(Out):
+    """An audit event (SEATS.md §8), with the names of the members it names beside their ids
+    (null for anyone else, and for a member removed since)."""
+
+    id = fields.Integer(attribute="event.pk")
+    at = fields.DateTime(attribute="event.at")
+    actor_kind = fields.String(attribute="event.actor_kind")
+    actor = fields.String(attribute="event.actor", allow_none=True)
+    actor_user_name = fields.String(allow_none=True)
+    actor_display_name = fields.String(allow_none=True)
+    source = fields.String(attribute="event.source")
+    action = fields.String(attribute="event.action")
+    subject_kind = fields.String(attribute="event.subject_kind")
+    subject_id = fields.String(attribute="event.subject_id", allow_none=True)
+    subject_user_name = fields.String(allow_none=True)
+    subject_display_name = fields.String(allow_none=True)
+    before = fields.Raw(attribute="event.before", allow_none=True)
+    after = fields.Raw(attribute="event.after", allow_none=True)
+    reason = fields.String(attribute="event.reason", allow_none=True)
+
+
+class EventPageOut(Out):
     events = fields.List(fields.Nested(EventOut))
     next = fields.Integer(allow_none=True)
+
+
+class ErrorDetailOut(Out):
+    """`code` and `message`, and the details each error adds (docs/admin-api.md, Errors)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    code = fields.String()
+    message = fields.String()
+
+
+class ErrorOut(Out):
+    """Every error of the admin API (errors.api_error_body)."""
+
+    error = fields.Nested(ErrorDetailOut)

@@ -35,6 +35,14 @@ class MemberFilter:
 
 
 @dataclass(frozen=True)
+class MemberName:
+    """How people read a member: their userName and display name (the id stays in URLs)."""
+
+    user_name: str
+    display_name: str | None
+
+
+@dataclass(frozen=True)
 class MemberSlice:
     rows: list[UserRow]
     more: bool  # more rows lie beyond the page in its direction
@@ -59,6 +67,17 @@ class MemberRepository:
         for batch in chunks(sorted(set(ids))):
             query = self._one(UserRow.id.in_(batch), for_update).order_by(UserRow.pk)
             found.update({row.id: row for row in self.session.scalars(query)})
+        return found
+
+    def names(self, ids: Iterable[str | None]) -> dict[str, MemberName]:
+        """The names of the members of this organization among `ids` (unknown ids: absent)."""
+        wanted = sorted({i for i in ids if i is not None and "\x00" not in i})
+        found: dict[str, MemberName] = {}
+        for batch in chunks(wanted):
+            query = select(UserRow.id, UserRow.user_name, UserRow.display_name).where(
+                UserRow.org_pk == self.org_pk, UserRow.id.in_(batch)
+            )
+            found.update({i: MemberName(u, d) for i, u, d in self.session.execute(query)})
         return found
 
     def key_of(self, member_id: str) -> str | None:

@@ -10,6 +10,7 @@ constraint on the table is the last line behind it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -17,7 +18,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 
 from ..domain.seats import UNASSIGNED, Allocation
 from .db import Reader, orm_session
-from .models import SeatAllocation, UserRow
+from .models import Organization, SeatAllocation, UserRow
 from .prepared import Prepared
 
 # On the table, not the mapped class: no ORM object of the allocation is ever loaded here.
@@ -25,11 +26,8 @@ _SEATS = cast(Table, SeatAllocation.__table__)
 
 # Every create and seat change runs these: compiled once and run on the driver (see
 # prepared.py). An UPDATE's parameters may not take its columns' names.
-_ALLOCATION = Prepared(
-    select(_SEATS.c.seat_type, _SEATS.c.purchased, _SEATS.c.assigned).where(
-        _SEATS.c.org_pk == bindparam("org_pk")
-    )
-)
+_COUNTERS = (_SEATS.c.seat_type, _SEATS.c.purchased, _SEATS.c.assigned)
+_ALLOCATION = Prepared(select(*_COUNTERS).where(_SEATS.c.org_pk == bindparam("org_pk")))
 _TAKE = Prepared(
     update(_SEATS)
     .where(
@@ -190,3 +188,35 @@ class SeatRepository:
                 UserRow.org_pk == self.org_pk, UserRow.waiting_since.is_not(None)
             )
         )
+
+
+@dataclass(frozen=True)
+class OrganizationSeats:
+    slug: str
+    allocation: Allocation
+    waiting: int  # members in the waiting line
+    waiting_since: datetime | None  # when its longest-waiting member joined it
+
+
+def census(session: Reader) -> list[OrganizationSeats]:
+    """Every organization's allocation and waiting line, in two statements for them all:
+    the counters and the line SeatRepository reads, across organizations (the line
+    through its partial index, ix_users_org_waiting)."""
+    counts: dict[tuple[int, str], tuple[dict[str, int], dict[str, int]]] = {}
+    for org_pk, slug, seat_type, purchased, assigned in session.execute(
+        select(Organization.pk, Organization.slug, *_COUNTERS)
+        .join(_SEATS, _SEATS.c.org_pk == Organization.pk)
+        .order_by(Organization.slug, _SEATS.c.seat_type)
+    ):
+        bought, held = counts.setdefault((org_pk, slug), ({}, {}))
+        bought[seat_type], held[seat_type] = purchased, assigned
+    line = session.execute(
+        select(UserRow.org_pk, func.count(), func.min(UserRow.waiting_since))
+        .where(UserRow.waiting_since.is_not(None))
+        .group_by(UserRow.org_pk)
+    )
+    waiting = {org_pk: (count, since) for org_pk, count, since in line}
+    return [
+        OrganizationSeats(slug, Allocation(bought, held), *waiting.get(org_pk, (0, None)))
+        for (org_pk, slug), (bought, held) in counts.items()
+    ]

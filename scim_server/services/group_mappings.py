@@ -21,6 +21,7 @@ from ..errors import InvalidInput, VersionMismatch
 from ..mappings_file import dump_json, from_json, load_mapping
 from ..persistence.db import Database
 from ..persistence.mappings import GroupMappingRepository, MemberFacts
+from ..persistence.members import MemberRepository
 from ..persistence.models import GroupMappingRow
 from ..persistence.repositories import OrganizationRepository
 from ..persistence.seats import SeatRepository
@@ -41,7 +42,10 @@ class StoredMapping:
     mapping: Mapping
     version: int
     updated_at: datetime
-    updated_by: str | None
+    updated_by: str | None  # the member's id; None for an operator
+    # Their names, for people reading it; None for an operator or a member removed since.
+    updated_by_user_name: str | None = None
+    updated_by_display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,7 @@ def _stored(session: Session, org_pk: int) -> StoredMapping | None:
     row = GroupMappingRepository(session, org_pk).get()
     if row is None:
         return None
+    name = MemberRepository(session, org_pk).names([row.updated_by]).get(row.updated_by or "")
     return StoredMapping(
         row.source,
         row.media_type,
@@ -212,6 +217,8 @@ def _stored(session: Session, org_pk: int) -> StoredMapping | None:
         row.version,
         row.updated_at,
         row.updated_by,
+        name.user_name if name else None,
+        name.display_name if name else None,
     )
 
 

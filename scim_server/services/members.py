@@ -24,6 +24,7 @@ from ..persistence.types import utcnow
 from ..scim.resources import primary_email, search_key
 from . import audit, terms
 from .access import Acting
+from .billing import organization
 from .resources import touch
 from .seats import SeatDesk
 
@@ -49,6 +50,20 @@ class Member:
     entitlements: list[str]
     waiting_since: datetime | None = None
     last_sign_in_at: datetime | None = None  # None: never signed in
+
+
+@dataclass(frozen=True)
+class OrganizationRef:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Me:
+    """The caller of the admin API: the member their token acts as, and their organization."""
+
+    member: Member
+    organization: OrganizationRef
 
 
 @dataclass(frozen=True)
@@ -194,6 +209,15 @@ def get(db: Database, acting: Acting, member_id: str) -> Member:
         acting.require("read_members")
     with db.unit_of_work() as session:
         return describe(load(session, acting, member_id), acting.plan)
+
+
+def me(db: Database, acting: Acting) -> Me:
+    """SEATS.md §3: any member sees their own seat and access."""
+    acting.require("read_own_seat")
+    with db.unit_of_work() as session:
+        row = load(session, acting, acting.member_id)
+        org = organization(session, acting)
+        return Me(describe(row, acting.plan), OrganizationRef(org.slug, org.name))
 
 
 def update(
