@@ -488,8 +488,9 @@ def test_auto_in_a_batch_is_refused_saying_it_is_for_one_member(article: Article
     )
     body = error(response, 422, "invalid_input")
     hint = (
-        '"auto" hands one member back to the automatic rules: send it to that member, '
-        'PATCH /api/v1/members/{id} {"seat_type": "auto"}; a batch pins the seats it assigns'
+        '"auto" is for one member at a time (PATCH /api/v1/members/{id} {"seat_type": "auto"}, '
+        "or Automatic in the member's row of the console): it hands them back to the automatic "
+        "rules, where a batch pins the seats it assigns"
     )
     assert body["fields"] == {"assignments.1.seat_type": [hint]}
     assert body["message"] == f"the batch changes nothing: assignments.1.seat_type: {hint}"

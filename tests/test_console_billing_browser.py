@@ -33,7 +33,7 @@ def test_an_owner_adds_a_seat_through_edit_review_and_upgrade(console_page: Cons
     for name in ("Grace Hopper", "Alan Turing", "Ada Lovelace", "Edsger Dijkstra"):
         add_member(console_page.target, f"{name.split()[0].lower()}@{slug}.example", name)
     page = console_page.sign_in()
-    assert console_page.nav_links() == ["Overview", "Billing", "My seat"]
+    assert console_page.nav_links() == ["Overview", "Organization", "Billing", "My seat"]
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Billing").click()
     expect(page.get_by_role("heading", name="Billing", level=1)).to_be_visible()
     assert seat_row(page, "Chat + Claude Code") == ["20", "5", "15"]
@@ -113,7 +113,7 @@ def test_an_admin_is_refused_billing_and_does_not_see_it_in_the_sidebar(
     )  # fmt: skip
     assert made.status_code == 200, made.text
     page = console_page.sign_in(email)
-    assert console_page.nav_links() == ["Overview", "My seat"]
+    assert console_page.nav_links() == ["Overview", "Organization", "My seat"]
     for path in ("/billing", "/billing/seats", "/billing/review?chat_code=21"):
         console_page.open(path)
         expect(

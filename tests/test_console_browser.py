@@ -44,7 +44,7 @@ def test_an_owner_signs_in_with_the_links_button_and_every_page_is_accessible(
     expect(page).to_have_url(console_page.url("/"))
     expect(page.get_by_role("status")).to_have_text("You are signed in.")
     expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
-    assert console_page.nav_links() == ["Overview", "Billing", "My seat"]
+    assert console_page.nav_links() == ["Overview", "Organization", "Billing", "My seat"]
     check_accessibility(page, "Overview")
     page.get_by_role("navigation", name="Console").get_by_role("link", name="My seat").click()
     expect(page.get_by_role("heading", name="My seat", level=1)).to_be_visible()

@@ -23,7 +23,9 @@ SIGN_IN = "/console/acme/sign-in?next="
 REVIEW = "/console/acme/billing/review?chat_code%3D6"
 
 # Each page: (method, path) and what each visitor gets, in VISITORS order: a status, or
-# "-> LOCATION" for a 303 there.
+# "-> LOCATION" for a 303 there. A POST sends the visitor's CSRF token and FORMS[page];
+# "{member}" in a path or a form is Mia's id (acme's plain member).
+ORGANIZATION = "/console/acme/organization"
 MATRIX: dict[str, tuple[str, str, tuple[Any, ...]]] = {
     "Overview": (
         "GET", "/",
@@ -50,20 +52,45 @@ MATRIX: dict[str, tuple[str, str, tuple[Any, ...]]] = {
     "Billing: upgrade": (
         "POST", "/billing/upgrade",
         (403, 403, "-> /console/acme/billing", "-> /console/acme/billing",
-         f"-> {SIGN_IN}/console/acme/billing/upgrade", f"-> {SIGN_IN}/console/acme/billing/upgrade"),
+         f"-> {SIGN_IN}/console/acme/billing", f"-> {SIGN_IN}/console/acme/billing"),
     ),
     "Billing: extra usage": (
         "POST", "/billing/extra-usage",
         (403, 403, 422, 422,
-         f"-> {SIGN_IN}/console/acme/billing/extra-usage", f"-> {SIGN_IN}/console/acme/billing/extra-usage"),
+         f"-> {SIGN_IN}/console/acme/billing", f"-> {SIGN_IN}/console/acme/billing"),
     ),
     "sign-in page": (
         "GET", "/sign-in",
         ("-> /console/acme/", "-> /console/acme/", "-> /console/acme/", "-> /console/acme/", 200, 200),
     ),
+    "Organization": (
+        "GET", "/organization",
+        (403, 200, 200, 200, f"-> {SIGN_IN}{ORGANIZATION}", f"-> {SIGN_IN}{ORGANIZATION}"),
+    ),
+    "Organization as CSV": (
+        "GET", "/organization/members.csv",
+        (403, 200, 200, 200, f"-> {SIGN_IN}{ORGANIZATION}/members.csv", f"-> {SIGN_IN}{ORGANIZATION}/members.csv"),
+    ),
+    "a member's seat type": (
+        "POST", "/organization/members/{member}/seat",
+        (403, f"-> {ORGANIZATION}", f"-> {ORGANIZATION}", f"-> {ORGANIZATION}", f"-> {SIGN_IN}{ORGANIZATION}", f"-> {SIGN_IN}{ORGANIZATION}"),
+    ),
+    "a member's role": (
+        "POST", "/organization/members/{member}/role",
+        (403, f"-> {ORGANIZATION}", f"-> {ORGANIZATION}", f"-> {ORGANIZATION}", f"-> {SIGN_IN}{ORGANIZATION}", f"-> {SIGN_IN}{ORGANIZATION}"),
+    ),
+    "seat types as a batch": (
+        "POST", "/organization/seats",
+        (403, f"-> {ORGANIZATION}", f"-> {ORGANIZATION}", f"-> {ORGANIZATION}", f"-> {SIGN_IN}{ORGANIZATION}", f"-> {SIGN_IN}{ORGANIZATION}"),
+    ),
     "an unknown page": ("GET", "/no-such-page", (404, 404, 404, 404, 404, 404)),
     "a method a page does not take": ("DELETE", "/me", (405, 405, 405, 405, 405, 405)),
 }  # fmt: skip
+FORMS: dict[str, dict[str, str]] = {
+    "a member's seat type": {"seat.{member}": "chat"},
+    "a member's role": {"role.{member}": "admin"},
+    "seat types as a batch": {"selected": "{member}", "seat.{member}": "unassigned"},
+}
 
 CASES = [
     pytest.param(page, visitor, expected[i], id=f"{page} as {visitor}")
@@ -87,23 +114,29 @@ def test_each_visitor_gets_exactly_what_their_role_allows(
 ) -> None:
     method, path, _ = MATRIX[page]
     browser = browser_of(secret_app, db, visitor)
-    form = {"csrf_token": browser.csrf()} if method == "POST" else None
-    response = browser.client.open(f"/console/acme{path}", method=method, data=form)
+    mia = people.member.id
+    form = {k.format(member=mia): v.format(member=mia) for k, v in FORMS.get(page, {}).items()}
+    if method == "POST":
+        form["csrf_token"] = browser.csrf()
+    response = browser.client.open(
+        f"/console/acme{path.format(member=mia)}", method=method, data=form or None
+    )
     if isinstance(expected, str):
         assert response.status_code == 303, text(response)
         assert response.headers["Location"] == expected.removeprefix("-> ")
     else:
         assert response.status_code == expected, text(response)
-        assert response.mimetype == "text/html"
+        csv = expected == 200 and path.endswith(".csv")
+        assert response.mimetype == ("text/csv" if csv else "text/html")
 
 
 @pytest.mark.parametrize(
     ("visitor", "pages"),
     [
         ("member", ["My seat"]),
-        ("admin", ["Overview", "My seat"]),
-        ("owner", ["Overview", "Billing", "My seat"]),
-        ("primary_owner", ["Overview", "Billing", "My seat"]),
+        ("admin", ["Overview", "Organization", "My seat"]),
+        ("owner", ["Overview", "Organization", "Billing", "My seat"]),
+        ("primary_owner", ["Overview", "Organization", "Billing", "My seat"]),
     ],
 )
 def test_the_sidebar_lists_only_the_built_pages_the_role_may_open(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +115,20 @@ def crowd(app: Any, db: Database) -> tuple[Database, Acting, list[dict[str, Any]
         people.append(add_member(org, name, role=role, displayName=f"{rng.choice(NAMES)} X"))
     for person in people[::5]:
         set_active(org, person.id, False)
+    with db.unit_of_work(write=True) as session:
+        # A third never signed in; the others from half a day to 64 and a half days ago, so
+        # that no "not seen for N days" falls within seconds of a sign-in.
+        for i, person in enumerate(people):
+            seen = None if i % 3 == 0 else utcnow() - timedelta(days=(i * 3) % 65, hours=12)
+            session.execute(
+                update(UserRow).where(UserRow.id == person.id).values(last_sign_in_at=seen)
+            )
     acting = access_for(db, org)
     expected = [
         {
             "user_name": m.user_name, "seat_type": m.seat_type, "role": m.role,
             "active": m.active, "waiting": m.waiting, "display_name": m.display_name,
+            "last_sign_in_at": m.last_sign_in_at,
         }
         for m in members.listing(db, acting, MemberFilter(), 500).members
     ]  # fmt: skip
@@ -139,6 +149,7 @@ criteria = st.fixed_dictionaries(
         "active": st.booleans(),
         "waiting": st.booleans(),
         "query": st.sampled_from(["a", "an", "AN", "b", "é", "e", "zo", "q", "ana x"]),
+        "not_seen_days": st.sampled_from([0, 1, 7, 30, 60, 100]),
     },
 )
 
@@ -184,6 +195,10 @@ def admits(person: dict[str, Any], wanted: dict[str, Any]) -> bool:
     for key in ("seat_type", "role", "active", "waiting"):
         if key in wanted and person[key] != wanted[key]:
             return False
+    if "not_seen_days" in wanted:
+        seen = person["last_sign_in_at"]
+        if seen is not None and seen >= utcnow() - timedelta(days=wanted["not_seen_days"]):
+            return False
     if "query" in wanted:
         start = search_key(wanted["query"])
         keys = [search_key(person["user_name"]), search_key(person["display_name"])]
@@ -214,7 +229,7 @@ def plans(db: Database, run: Any) -> list[str]:
 
 
 def test_on_sqlite_each_way_of_finding_a_page_reads_an_index_and_sorts_no_more_than_it_must(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite without statistics (none are gathered in production) picks these plans;
     PostgreSQL plans from its own statistics."""
@@ -250,14 +265,27 @@ def test_on_sqlite_each_way_of_finding_a_page_reads_an_index_and_sorts_no_more_t
     ):  # fmt: skip
         assert f"COVERING INDEX {index}" in plan
     assert "INTEGER PRIMARY KEY" in page and "INTEGER PRIMARY KEY" in count
+    never_seen = run(MemberFilter(not_seen_since=utcnow()), after="a")
+    narrowing, page = never_seen[:2], never_seen[2]
+    for plan in narrowing:  # never signed in, and signed in before then: two ranges
+        assert "COVERING INDEX ix_users_org_last_sign_in" in plan, plan
+    assert "INTEGER PRIMARY KEY" in page, page
     for wanted, index in [
         (MemberFilter(waiting=True), "ix_users_org_waiting"),
         (MemberFilter(role="admin"), "ix_users_org_staff"),
         (MemberFilter(active=False), "ix_users_org_inactive"),
-        (MemberFilter(seat_type="chat"), "ix_users_org_seat_type"),
+        (MemberFilter(seat_type="chat"), "ix_users_org_seat_type_name"),
     ]:
         narrowed = run(wanted, after="a")
         assert f"COVERING INDEX {index}" in narrowed[0], (wanted, narrowed[0])
         assert "INTEGER PRIMARY KEY" in narrowed[1], (wanted, narrowed[1])
+    # A seat type held by too many to narrow by: its page is read in userName order from
+    # its own index, not by walking every member before the first holder.
+    monkeypatch.setattr(member_rows, "CANDIDATES", 0)
+    walked = run(MemberFilter(seat_type="chat"), after="a")[1]
+    assert "INDEX ix_users_org_seat_type_name (org_pk=? AND seat_type=? AND user_name_key>?)" in (
+        walked
+    ), walked
+    assert "TEMP B-TREE" not in walked
     app.extensions["scim_db"].dispose()
     db.dispose()

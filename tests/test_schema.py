@@ -59,8 +59,8 @@ def test_the_users_table_has_the_indexes_its_queries_need_and_no_other(db: Datab
     """Each index is a page more for every create to write: these serve the lookups by id,
     userName and externalId, the default order, meta.lastModified, the seat counts and
     the waiting line; the member search's keys (0008); the console's "not seen for N
-    days" (0009); and, partial so that a create writes none, the waiting line, staff
-    roles and deactivated members. displayName has none (0007): it is compared as
+    days" (0009); a seat type's members in userName order (0011); and, partial so that a
+    create writes none, the waiting line, staff roles and deactivated members. displayName has none (0007): it is compared as
     lower(display_name)."""
     found = inspect(db.engine)
     indexed = {tuple(index["column_names"]) for index in found.get_indexes("users")}
@@ -71,7 +71,7 @@ def test_the_users_table_has_the_indexes_its_queries_need_and_no_other(db: Datab
         ("org_pk", "external_id"),
         ("org_pk", "created", "pk"),
         ("org_pk", "last_modified"),
-        ("org_pk", "seat_type"),
+        ("org_pk", "seat_type", "user_name_key"),
         ("org_pk", "waiting_since"),
         ("org_pk", "email_key"),
         ("org_pk", "display_name_key"),

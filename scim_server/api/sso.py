@@ -8,7 +8,6 @@ in one browser do not overwrite each other.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, request, url_for
@@ -19,6 +18,7 @@ from ..errors import HANDLED_ERRORS, api_error_body, translate
 from ..services import jit, sso
 from ..services.organizations import SLUG
 from .console import sessions as console_sessions
+from .schemas import MemberOut
 
 blueprint = Blueprint("sso", __name__, url_prefix="/sso/<org>")
 
@@ -62,7 +62,9 @@ def callback(org: str) -> Response:
 @blueprint.get("/me")
 def me(org: str) -> Response:
     member_id = sso.session_member(settings(), org, request.cookies.get(SESSION_COOKIE))
-    return json_response({"organization": org, "member": asdict(jit.me(db(), org, member_id))})
+    # The member as the admin API shows one (MemberOut), whatever else Member carries.
+    member = MemberOut().dump(jit.me(db(), org, member_id))
+    return json_response({"organization": org, "member": member})
 
 
 @blueprint.post("/logout")

@@ -74,3 +74,15 @@ def check_role_change(actor: Role, current: Role, requested: Role) -> None:
         raise NotPermitted(
             f"only an {needed.name} or higher may give or take the {needed.name} role", needed
         )
+
+
+def assignable(actor: Role, current: Role) -> list[Role]:
+    """The roles check_role_change lets `actor` set a `current` holder to, lowest first."""
+    allowed = []
+    for requested in Role:
+        try:
+            check_role_change(actor, current, requested)
+        except NotPermitted:
+            continue
+        allowed.append(requested)
+    return allowed

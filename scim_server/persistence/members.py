@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, TextClause, and_, func, not_, or_, select, text
@@ -29,6 +30,8 @@ class MemberFilter:
     search: str | None = None
     # An email, exactly, as a search key (the userName's key when no email key is kept).
     email: str | None = None
+    # Not signed in since then, or never: the idle seats an owner may reclaim.
+    not_seen_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -95,10 +98,16 @@ class MemberRepository:
         return list(self.session.scalars(query.order_by(UserRow.pk).limit(limit)))
 
     def page(
-        self, wanted: MemberFilter, limit: int, after: str | None = None, before: str | None = None
+        self,
+        wanted: MemberFilter,
+        limit: int,
+        after: str | None = None,
+        before: str | None = None,
+        counted: bool = True,
     ) -> MemberSlice:
         """`limit` members in userName order, after (or before) a userName key, and how many
-        the criteria admit. Never more than CANDIDATES + `limit` rows read (CANDIDATES)."""
+        the criteria admit (unless not `counted`: then at least the page's). Never more than
+        CANDIDATES + `limit` rows read (CANDIDATES)."""
         criteria = self._criteria(wanted)
         candidates = self._candidates(wanted)
         if candidates == []:
@@ -114,6 +123,8 @@ class MemberRepository:
         rows = rows[:limit]
         if before is not None:
             rows.reverse()
+        if not counted:
+            return MemberSlice(rows, more, len(rows), False)
         total, exact = self._total(criteria, wanted, candidates is not None)
         return MemberSlice(rows, more, total, exact)
 
@@ -170,6 +181,12 @@ class MemberRepository:
             yield [keys(UserRow.role == wanted.role, text(STAFF))]
         if wanted.active is False:
             yield [keys(text(INACTIVE))]
+        if wanted.not_seen_since is not None:
+            # Two ranges of (org_pk, last_sign_in_at): never (NULL), and before the date.
+            yield [
+                keys(UserRow.last_sign_in_at.is_(None)),
+                keys(UserRow.last_sign_in_at < wanted.not_seen_since),
+            ]
         if wanted.seat_type is not None:
             yield [keys(UserRow.seat_type == wanted.seat_type)]
 
@@ -185,6 +202,9 @@ class MemberRepository:
         if wanted.waiting is not None:
             waiting = UserRow.waiting_since.is_not(None)
             criteria.append(waiting if wanted.waiting else not_(waiting))
+        if wanted.not_seen_since is not None:
+            seen = UserRow.last_sign_in_at
+            criteria.append(or_(seen.is_(None), seen < wanted.not_seen_since))
         if wanted.email is not None:
             criteria.append(
                 or_(

@@ -6,9 +6,9 @@ which holds the invariant and records the audit; role changes are recorded here 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from ..persistence.db import Database
 from ..persistence.members import MemberFilter, MemberRepository
 from ..persistence.models import UserRow
 from ..persistence.repositories import OrganizationRepository
+from ..persistence.types import utcnow
 from ..scim.resources import primary_email, search_key
 from . import audit, terms
 from .access import Acting
@@ -30,9 +31,12 @@ from .seats import SeatDesk
 # PATCH {"seat_type": "auto"}: unpin, and let the automatic rules decide again (SEATS.md §4).
 AUTO = "auto"
 AUTO_IN_A_BATCH = (
-    '"auto" hands one member back to the automatic rules: send it to that member, '
-    'PATCH /api/v1/members/{id} {"seat_type": "auto"}; a batch pins the seats it assigns'
+    '"auto" is for one member at a time (PATCH /api/v1/members/{id} {"seat_type": "auto"}, '
+    "or Automatic in the member's row of the console): it hands them back to the automatic "
+    "rules, where a batch pins the seats it assigns"
 )
+# An export reads this many members per unit of work (`every`).
+EXPORT_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Member:
     pinned_seat_type: str | None
     waiting: bool
     entitlements: list[str]
+    waiting_since: datetime | None = None
+    last_sign_in_at: datetime | None = None  # None: never signed in
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ def describe(row: UserRow, plan: Plan) -> Member:
         pinned_seat_type=row.pinned_seat_type,
         waiting=row.waiting_since is not None,
         entitlements=entitlements,
+        waiting_since=row.waiting_since,
+        last_sign_in_at=row.last_sign_in_at,
     )
 
 
@@ -108,11 +116,13 @@ def listing(
     limit: int,
     after: str | None = None,
     before: str | None = None,
+    counted: bool = True,
 ) -> MemberPage:
     """A page of members, searched and filtered in SQL (MemberRepository.page). A cursor
-    names the member a page starts after (or ends before); one removed since starts over."""
+    names the member a page starts after (or ends before); one removed since starts over.
+    Not `counted`: `total` is only the page's, and the count's query is not run."""
     acting.require("read_members")
-    return page(db, acting.org_pk, acting.plan, wanted, limit, after, before)
+    return page(db, acting.org_pk, acting.plan, wanted, limit, after, before, counted)
 
 
 def listing_for(
@@ -135,6 +145,7 @@ def page(
     limit: int,
     after: str | None = None,
     before: str | None = None,
+    counted: bool = True,
 ) -> MemberPage:
     if wanted.seat_type is not None:
         check_seat_type(plan, wanted.seat_type, "seat_type")
@@ -142,7 +153,7 @@ def page(
         repository = MemberRepository(session, org_pk)
         after_key = repository.key_of(after) if after is not None else None
         before_key = repository.key_of(before) if before is not None and after is None else None
-        found = repository.page(wanted, limit, after_key, before_key)
+        found = repository.page(wanted, limit, after_key, before_key, counted)
         members = [describe(row, plan) for row in found.rows]
         first, last = (found.rows[0].id, found.rows[-1].id) if found.rows else (None, None)
         if before_key is None:  # forwards: earlier pages exist when this one has a cursor
@@ -158,14 +169,43 @@ def page(
         )
 
 
+def every(
+    db: Database, acting: Acting, wanted: MemberFilter, batch: int = EXPORT_BATCH
+) -> Iterator[Member]:
+    """Every member the criteria admit, in userName order, read `batch` at a time through
+    `listing` (a unit of work each, no count): an export holds one page in memory."""
+    after: str | None = None
+    while True:
+        found = listing(db, acting, wanted, batch, after, counted=False)
+        yield from found.members
+        if found.after is None:
+            return
+        after = found.after
+
+
 def search_filter(
-    query: str | None = None, email: str | None = None, **criteria: Any
+    query: str | None = None,
+    email: str | None = None,
+    not_seen_days: int | None = None,
+    **criteria: Any,
 ) -> MemberFilter:
-    """A listing's criteria, with a search and an email as the keys they are compared by."""
+    """A listing's criteria, with a search and an email as the keys they are compared by,
+    and "not seen for N days" as the instant N days ago."""
     query = query.strip() if query else None
+    since = utcnow() - timedelta(days=not_seen_days) if not_seen_days is not None else None
     return MemberFilter(
-        search=search_key(query), email=search_key(email.strip()) if email else None, **criteria
+        search=search_key(query),
+        email=search_key(email.strip()) if email else None,
+        not_seen_since=since,
+        **criteria,
     )
+
+
+def roles_offered(acting: Acting, member: Member) -> list[str]:
+    """The roles `acting` may set this member to, their current one included when they may
+    keep it (roles.check_role_change decides); none when their role is not theirs to
+    change. What a role picker offers, so that it offers no change the service refuses."""
+    return [role.name for role in roles.assignable(acting.role, roles.parse(member.role))]
 
 
 def get(db: Database, acting: Acting, member_id: str) -> Member:

@@ -6,11 +6,14 @@ nav.py        the pages and the least action of each: the sidebar and the gate
 sessions.py   the signed session cookie and its CSRF secret
 render.py     pages, error pages and the security headers
 charts.py     SVG geometry for the Overview
+organization.py  the Organization page: members, their seats and roles, the CSV export
+spreadsheet.py   that export's rows
 """
 
 from __future__ import annotations
 
-from . import billing  # noqa: F401  (registers the Billing pages on the blueprint)
+# Each module of pages registers its views on the blueprint when imported.
+from . import billing, organization  # noqa: F401
 from .render import status_page
 from .views import blueprint
 

@@ -65,7 +65,9 @@ def gate(endpoint: str) -> Callable[[View], View]:
         def gated(*args: Any, **kwargs: Any) -> Any:
             visitor = g.get("visitor")
             if visitor is None:
-                return redirect(url_for(".sign_in", next=request.full_path.rstrip("?")), 303)
+                # Back here after signing in; from a form's POST, back to its page.
+                here = request.full_path.rstrip("?") if request.method == "GET" else None
+                return redirect(url_for(".sign_in", next=here or url_for(f".{endpoint}")), 303)
             acting: Acting = visitor.acting
             if not acting.may(page.action):
                 if page.fallback is not None:

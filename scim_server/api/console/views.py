@@ -84,6 +84,21 @@ def _save_session(response: Response) -> Response:
     return response
 
 
+@blueprint.after_request
+def _htmx_navigation(response: Response) -> Response:
+    """An htmx request answered with something no page made for it (a redirect to sign in,
+    an error page) makes the browser navigate, instead of swapping that page into a row."""
+    if request.headers.get("HX-Request") != "true" or g.get("htmx_ready"):
+        return response
+    if response.status_code in (301, 302, 303, 307, 308):
+        # The browser would follow a redirect before htmx sees it: say where instead.
+        response.headers["HX-Redirect"] = response.headers.pop("Location", "")
+        response.status_code = 200
+    elif response.status_code >= 400:
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
 @blueprint.after_app_request
 def _headers(response: Response) -> Response:
     if request.path.startswith("/console/"):
