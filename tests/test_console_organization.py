@@ -371,6 +371,28 @@ def test_a_batch_that_does_not_fit_changes_nothing_and_keeps_what_was_asked(
     assert '<option value="chat_code" selected>' in row_a
 
 
+def test_a_batch_short_of_several_seats_says_how_many_and_offers_an_owner_as_many(
+    secret_app: Any, db: Database, swap: tuple[Org, str, str]
+) -> None:
+    org, _admin, b = swap  # the admin signs in as a@swap.example
+    waiting = [add_member(org, f"late{i}@swap.example").id for i in range(2)]  # no seat free
+    batch = {"selected": [b, *waiting], "bulk_seat_type": "chat_code"}
+    owner = signed_in(secret_app, db, "swap", "owner@swap.example")
+    response = post_with(owner, "/organization/seats", batch)
+    assert response.status_code == 409
+    html = text(response)
+    assert (
+        "No Chat + Claude Code seat is free: 10 purchased, 10 assigned; "
+        "these changes need 13, 3 more"
+    ) in html
+    link = '<a class="button" href="/console/swap/billing/review?chat_code=13">'
+    assert link + "Buy 3 Chat + Claude Code seats</a>" in html
+    admin = signed_in(secret_app, db, "swap", "a@swap.example")
+    html = text(post_with(admin, "/organization/seats", batch))
+    assert "ask an owner of your organization to buy 3 Chat + Claude Code seats" in html
+    assert seat_of(org, b) == "chat"
+
+
 def test_a_batch_may_set_every_selected_member_to_one_seat_type(
     secret_app: Any, db: Database, swap: tuple[Org, str, str]
 ) -> None:

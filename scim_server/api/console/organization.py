@@ -98,13 +98,23 @@ class Refusal:
     purchased: int
     assigned: int
     buy_href: str | None  # an owner's way to the Billing review; None for an admin
+    # A batch: the seats its final state needs of the type, and how many that lacks.
+    needed: int | None = None
+    short: int = 1
 
     @property
     def message(self) -> str:
-        return (
-            f"No {self.seat_type} seat is free: {self.purchased} purchased, "
-            f"{self.assigned} assigned"
-        )
+        counts = f"{self.purchased} purchased, {self.assigned} assigned"
+        if self.needed is not None:
+            counts += f"; these changes need {self.needed}, {self.short} more"
+        return f"No {self.seat_type} seat is free: {counts}"
+
+    @property
+    def to_buy(self) -> str:
+        """What an owner is offered to buy: a seat, or as many as the batch lacks."""
+        if self.short == 1:
+            return f"a {self.seat_type} seat"
+        return f"{self.short} {self.seat_type} seats"
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -343,11 +353,12 @@ def refusal(
 
 def no_seat(error: NoSeat, field_id: str) -> Refusal:
     seat_type = str(error.details["seat_type"])
-    purchased = int(error.details["purchased"])
+    purchased, short = int(error.details["purchased"]), int(error.details.get("short", 1))
     # SEATS.md §4: to an owner, a way to buy; to an admin, that an owner must buy.
-    offer = buy_href(seat_type, purchased + 1) if acting().may("buy_seats") else None
+    offer = buy_href(seat_type, purchased + short) if acting().may("buy_seats") else None
     name = labels.seat_type(acting().plan, seat_type)
-    return Refusal(field_id, name, purchased, int(error.details["assigned"]), offer)
+    assigned, needed = int(error.details["assigned"]), error.details.get("needed")
+    return Refusal(field_id, name, purchased, assigned, offer, needed, short)
 
 
 def buy_href(seat_type: str, total: int) -> str:
