@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import create_engine, event, make_url, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import create_engine, event, exc, make_url, text
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import Pool
 
 from .checkpoint import SAFETY_NET_PAGES, Checkpointer
+
+_T = TypeVar("_T")
 
 # What a read runs on: a unit of work's session, or a connection from Database.reading().
 # Core statements also write on either: a session, or a connection from Database.writing().
@@ -43,14 +47,42 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     # The connection returned last is lent next. A SQLite connection keeps its page cache
     # only while no other connection has written: lent in turn, two pooled connections
     # each re-read the pages of every index a create touches (33 reads, 45 µs of CPU).
     # On PostgreSQL, connections beyond what the load needs then sit idle and time out.
     if queued:
         kwargs.setdefault("pool_use_lifo", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine.pool)
+    return engine
+
+
+# A pooled PostgreSQL connection idle this long is pinged before it is lent: the server
+# restarted overnight, a firewall dropped it. One lent again at once is not: SQLAlchemy's
+# pre-ping on every checkout was one round trip of the three a filter costs. A connection
+# that dies between two requests fails the request's first statement, the token read,
+# which then runs once more on a new connection (Database.first_read).
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_when_idle(pool: Pool) -> None:
+    """Pool events only: no listener on the engine, whose events every statement would pay."""
+
+    @event.listens_for(pool, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            cast(Dialect, pool._dialect).do_ping(dbapi_conn)
+        except Exception as error:  # the pool replaces the connection and lends another
+            raise exc.DisconnectionError(f"a pooled connection died while idle: {error}") from error
 
 
 # Whether the transaction a unit of work is beginning writes (see _configure_sqlite).
@@ -105,13 +137,20 @@ class _Held:
     """The connection `Database.holding()` lends, checked out at the first use."""
 
     database: Database
-    writes: bool  # units of work run on it too (and its reads are not autocommitted)
+    writes: bool  # units of work run on it too, each a transaction (see Database._writer)
     connection: Connection | None = None
 
     def open(self) -> Connection:
         if self.connection is None:
-            self.connection = self.database._reader(autocommit=not self.writes)
+            self.connection = self.database._reader()
         return self.connection
+
+    def renew(self) -> Connection:
+        """Another connection, in place of one that died (see Database.first_read)."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+        return self.open()
 
 
 _HELD: ContextVar[_Held | None] = ContextVar("held_reads", default=None)
@@ -158,6 +197,18 @@ class Database:
                 yield connection
 
     @contextmanager
+    def one_statement(self) -> Iterator[Connection | None]:
+        """On PostgreSQL, a connection in autocommit for a write made of reads and then one
+        statement, which is its own transaction: no BEGIN and no COMMIT, two round trips of
+        a create's five. Elsewhere None: SQLite's statements cost no round trip, and its
+        writers take the write lock at BEGIN (use `writing()`)."""
+        if self.dialect != "postgresql":
+            yield None
+            return
+        with self.reading() as connection:
+            yield connection
+
+    @contextmanager
     def _writer(self) -> Iterator[Connection]:
         """The connection of a unit of work: the one held for writes, else a new one."""
         held = _HELD.get()
@@ -168,7 +219,17 @@ class Database:
         connection = held.open()
         if connection.in_transaction():
             connection.rollback()  # the block's reads are over: the unit of work begins afresh
-        yield connection
+        if self.dialect != "postgresql":
+            yield connection
+            return
+        # The held connection's reads are autocommitted (see _reader); a unit of work is one
+        # transaction, and the reads after it are autocommitted again.
+        connection.execution_options(isolation_level=self.engine.dialect.default_isolation_level)
+        try:
+            yield connection
+        finally:
+            if not connection.closed and not connection.invalidated:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def _begin_writing(self, begin: Callable[[], object]) -> None:
         """Begin a writing transaction: BEGIN IMMEDIATE on SQLite (see _configure_sqlite)."""
@@ -207,10 +268,10 @@ class Database:
         """Every `reading()` of the block on one connection, checked out at the first.
 
         A read request (the bearer token, then the resources) then costs one checkout,
-        one pool ping on PostgreSQL and one transaction, not one per read. With `writes`,
-        the block's units of work run on it too, each after the reads before it have
-        ended: a write request's token check and its transaction share one checkout.
-        Its reads are then not autocommitted on PostgreSQL: a unit of work must not be.
+        not one per read; on PostgreSQL its reads are autocommitted (no BEGIN, no ROLLBACK).
+        With `writes`, the block's units of work run on it too, each after the reads
+        before it have ended, each in a transaction of its own: a write request's token
+        check and its transaction share one checkout.
         """
         held = _Held(self, writes)
         token = _HELD.set(held)
@@ -221,9 +282,25 @@ class Database:
             if held.connection is not None:
                 held.connection.close()
 
-    def _reader(self, autocommit: bool = True) -> Connection:
+    def first_read(self, read: Callable[[Connection], _T]) -> _T:
+        """A request's first read, run again once on a new connection if the pooled one had
+        died meanwhile: connections lent again at once are not pinged (IDLE_PING_SECONDS).
+        Nothing has been written yet, so running it again is safe."""
+        with self.reading() as connection:
+            try:
+                return read(connection)
+            except exc.DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+        held = _HELD.get()
+        if held is not None and held.database is self:
+            return read(held.renew())
+        with self.reading() as connection:
+            return read(connection)
+
+    def _reader(self) -> Connection:
         connection = self.engine.connect()
-        if autocommit and self.dialect == "postgresql":
+        if self.dialect == "postgresql":
             # Under READ COMMITTED each statement reads its own snapshot anyway; without
             # BEGIN and ROLLBACK a read saves two round trips to the server.
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -139,6 +139,9 @@ def _wrapped(connection: Connection, sql: str, params: Any, error: Any) -> Excep
     dbapi_connection = connection.connection.dbapi_connection
     lost = dialect.is_disconnect(error, dbapi_connection, None)
     if lost:
+        # As SQLAlchemy does for its own statements: the pool's other connections, opened
+        # before this one died (a server restart), are replaced at their next checkout.
+        connection.engine.pool._invalidate(connection.connection, error, _checkin=False)
         connection.invalidate(error)
     return exc.DBAPIError.instance(
         sql, params, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect

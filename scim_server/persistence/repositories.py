@@ -27,8 +27,10 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ..errors import Duplicate, UnknownOrganization
 from .db import Reader, orm_session
+from .joining import insert_joining
 from .models import GroupMember, GroupRow, Organization, Token, UserRow
 from .prepared import Prepared
+from .types import utcnow
 
 # Statements name at most this many rows: PostgreSQL caps bind parameters at 65,535 per
 # statement and SQLite at 32,766, and a 50,000-member group must still be writable.
@@ -230,8 +232,12 @@ _CREDENTIALS = Prepared(
         _ORGS.c.slug,
         _ORGS.c.plan,
         _ORGS.c.term_end,
+        _USERS.c.id.label("member_id"),
+        _USERS.c.role.label("member_role"),
+        _USERS.c.active.label("member_active"),
     )
     .join(_ORGS, _ORGS.c.pk == _TOKENS.c.org_pk)
+    .outerjoin(_USERS, _USERS.c.pk == _TOKENS.c.member_pk)
     .where(_TOKENS.c.prefix == bindparam("prefix"))
 )
 
@@ -239,7 +245,8 @@ _CREDENTIALS = Prepared(
 def token_credentials(connection: Connection, prefix: str) -> Any:
     """What authenticating needs of a token and its organization: one SELECT, no objects.
     The term's end comes along, so that a term that has ended is started (services/terms.py)
-    at no cost to the requests of a term that runs.
+    at no cost to the requests of a term that runs; and a personal token's member as they
+    are now (role, active), which the admin API checks on every request.
 
     Every request runs it (Database.reading), on the driver (prepared.py); the
     Organization itself would also load its seat allocations.
@@ -356,14 +363,8 @@ class _ResourceRepository:
     def insert(self, row: Any, what: str) -> Any:
         """Insert a new row from any object's attributes; its missing columns get their
         defaults and its key is set. On a session or a `Database.writing()` connection."""
-        row.org_pk = self.org_pk
-        statement, defaults = _insert_returning(self.row)
-        given = vars(row)
-        values = {}
-        for key, default in defaults:
-            if key not in given:
-                setattr(row, key, default())
-            values[key] = given[key]
+        statement, _ = _insert_returning(self.row)
+        values = self._values(row)
         try:
             stored = statement.first(self.session, values)
         except IntegrityError as exc:
@@ -372,6 +373,18 @@ class _ResourceRepository:
         for key, value in stored._asdict().items():
             setattr(row, key, value)
         return row
+
+    def _values(self, row: Any) -> dict[str, Any]:
+        """Every column but the key, from the row's attributes; missing ones get their
+        defaults, set on the row too."""
+        row.org_pk = self.org_pk
+        given = vars(row)
+        values = {}
+        for key, default in _insert_returning(self.row)[1]:
+            if key not in given:
+                setattr(row, key, default())
+            values[key] = given[key]
+        return values
 
     def save(self, row: Any, what: str) -> Any:
         flush_unique(self.unit(), what)
@@ -384,6 +397,21 @@ class _ResourceRepository:
 
 class UserRepository(_ResourceRepository):
     row = UserRow
+
+    def insert_joining(
+        self, row: Any, what: str, seat_type: str | None, event: Mapping[str, Any]
+    ) -> None:
+        """`insert`, the seat of `seat_type` taken (None: none) and the audit event appended,
+        in one statement (joining.py; PostgreSQL, in autocommit). SeatGone, with nothing
+        written, when the seat was taken meanwhile."""
+        values = self._values(row)
+        event = {**event, "org_pk": self.org_pk, "at": utcnow()}
+        try:
+            row.pk = insert_joining(
+                cast(Connection, self.session), values, seat_type, self.org_pk, event
+            )
+        except IntegrityError as exc:
+            raise Duplicate(f"{what} already exists") from exc
 
     def pks_by_id(self, ids: Iterable[str]) -> dict[str, int]:
         """The row keys of the named users of this tenant; unknown ids are absent."""

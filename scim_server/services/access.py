@@ -14,7 +14,6 @@ from ..domain.plans import CATALOG, Plan
 from ..domain.roles import Role
 from ..errors import Unauthorized
 from ..persistence.db import Database
-from ..persistence.members import MemberRepository
 from ..persistence.models import UserRow
 from . import tokens
 from .audit import Actor
@@ -49,16 +48,13 @@ class Acting:
 def identify(db: Database, presented: str | None, touch_seconds: int) -> Acting:
     """The token's member, as they are now: a role change or deactivation applies at once."""
     caller = tokens.authenticate(db, presented, "api", touch_seconds)
-    with db.unit_of_work() as session:
-        member = (
-            MemberRepository(session, caller.org_pk).by_pk(caller.member_pk)
-            if caller.member_pk is not None
-            else None
-        )
-        return acting_as(member, caller.org_pk, caller.org_slug, caller.plan, "admin_api")
+    # The member comes with the token, read in the same statement (token_credentials).
+    return acting_as(caller.member, caller.org_pk, caller.org_slug, caller.plan, "admin_api")
 
 
-def acting_as(member: UserRow | None, org_pk: int, org_slug: str, plan: str, source: str) -> Acting:
+def acting_as(
+    member: UserRow | tokens.TokenMember | None, org_pk: int, org_slug: str, plan: str, source: str
+) -> Acting:
     """The member a request acts as, or Unauthorized: removed and deactivated members act
     no more, and the role is the one read now."""
     if member is None or not member.active:

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from ..domain.mappings import GroupRef
 from ..persistence.db import Reader
+from ..persistence.membership import change_one_member
 from ..persistence.models import GroupRow
 from ..persistence.repositories import GroupRepository, UserRepository
+from ..persistence.types import utcnow
 from ..scim import patch as scim_patch
 from ..scim.requests import validate
 from ..scim.resources import group_columns, group_model, group_payload
@@ -54,6 +56,10 @@ class GroupService(ResourceService):
         self, group_id: str, body: Any, if_match: str | None = None, with_members: bool = True
     ) -> dict[str, Any]:
         parsed = scim_patch.parse_group_patch(body, group_id)
+        if if_match is None and not with_members:
+            quick = self._one_member(group_id, parsed)
+            if quick is not None:
+                return quick
         with self.db.unit_of_work(write=True) as session:
             row = self._locked(session, group_id)
             check_version(row, if_match)
@@ -69,6 +75,35 @@ class GroupService(ResourceService):
                 self._write(session, row, changed)
                 self._after_change(session, row, before, mapped, moved)
             return self.payloads(session, [row], with_members)[0]
+
+    def _one_member(self, group_id: str, parsed: scim_patch.GroupPatch) -> dict[str, Any] | None:
+        """The PATCH that adds or removes one member, in one statement where the database
+        allows it and no group mapping is stored (persistence/membership.py); None when
+        the full PATCH must run."""
+        changes = parsed.member_changes
+        if parsed.other is not None or len(changes) != 1:
+            return None
+        (change,) = changes
+        if change.action not in ("add", "remove") or change.ids is None or len(change.ids) != 1:
+            return None
+        with self.db.one_statement() as connection:
+            if connection is None:
+                return None
+            (user_id,) = change.ids
+            now = utcnow()
+            adding = change.action == "add"
+            display = dict(change.displays).get(user_id)
+            done = change_one_member(
+                connection, self.org_pk, group_id, user_id, adding, display, now
+            )
+            if done.mapped:
+                return None  # the membership may move a seat: the full PATCH re-evaluates
+            row = SimpleNamespace(**self.found(done.group, group_id))
+            if adding and not done.user_found:
+                raise _unknown_members([user_id])
+            if done.changed:
+                row.version, row.last_modified = row.version + 1, now  # as touch() does
+            return self.payloads(connection, [row], False)[0]
 
     def delete(self, resource_id: str, if_match: str | None = None) -> None:
         """Its members leave it: those a rule routed by it are re-evaluated (SEATS.md §5)."""
@@ -166,9 +201,7 @@ class GroupService(ResourceService):
         found = UserRepository(session, self.org_pk).pks_by_id(wanted)
         unknown = sorted(set(wanted) - set(found))
         if unknown:
-            raise InvalidValueException(
-                detail=f"members must be users of this organization; unknown: {', '.join(unknown[:5])}"
-            )
+            raise _unknown_members(unknown)
         given = dict(displays)
         return {pk: given.get(user_id) for user_id, pk in found.items()}
 
@@ -207,6 +240,12 @@ class Changed:
 
     def merge(self, other: Changed) -> None:
         self.add(other.changed, other.pks)
+
+
+def _unknown_members(unknown: list[str]) -> InvalidValueException:
+    return InvalidValueException(
+        detail=f"members must be users of this organization; unknown: {', '.join(unknown[:5])}"
+    )
 
 
 def _refs(row: Any) -> GroupRef:

@@ -301,8 +301,8 @@ def change_seat(session: Session, acting: Acting, member: UserRow, seat_type: st
     else:
         check_seat_type(acting.plan, seat_type, "seat_type")
         desk(session, acting).assign(member, seat_type, pin=True)
-    # The SCIM representation carries the seat: its version changes (RFC 7644 §3.14).
-    touch(member)
+    # The SCIM representation carries the seat: the desk gave it a new version when it
+    # changed (RFC 7644 §3.14; SeatDesk._save), in the same UPDATE as the seat.
 
 
 def change_role(session: Session, acting: Acting, member: UserRow, requested: str) -> None:

@@ -62,6 +62,7 @@ class SeatDesk:
         insert: Callable[[], object],
         requested: str | None = None,
         mapped: tuple[str, str] | None = None,
+        together: Callable[[str | None, dict[str, Any]], object] | None = None,
     ) -> None:
         """A new member's seat: an explicit request fails loudly, else the automatic rules.
 
@@ -70,6 +71,10 @@ class SeatDesk:
         allocation, the order every seat change locks in. The decision is read without a
         lock; if another transaction takes the seat first (PostgreSQL; SQLite writers are
         serialised), the automatic rules run again on the inserted member.
+
+        `together(seat type to take or None, audit event)` writes the member, the seat and
+        the event in one statement instead (persistence/joining.py), or nothing: it raises
+        SeatGone when the seat was taken meanwhile, and the caller starts again without it.
         """
         member.seat_type = member.seat_type or UNASSIGNED  # the column's default, before the INSERT
         if not member.active:
@@ -94,6 +99,13 @@ class SeatDesk:
                 source = "group_mapping" if decided == mapped_type else source
                 action = "seat.changed"
         member.seat_type, member.seat_source = decided, source
+        if together is not None:
+            taking = None if decided == UNASSIGNED or member.waiting_since else decided
+            event = audit.event(
+                self.actor, action, ("member", member.id), before, seat_state(member), reason
+            )
+            together(taking, event)
+            return
         insert()
         if not self.repository.take(decided):
             if requested is not None:

@@ -18,6 +18,16 @@ from .audit import OPERATOR, Actor
 
 
 @dataclass(frozen=True)
+class TokenMember:
+    """A personal token's member, read with the token at this request."""
+
+    pk: int
+    id: str
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who a valid token speaks for."""
 
@@ -28,6 +38,7 @@ class Caller:
     member_pk: int | None
     plan: str
     token_prefix: str
+    member: TokenMember | None = None  # a personal token's member, None for a SCIM token
 
 
 @dataclass(frozen=True)
@@ -108,8 +119,7 @@ def authenticate(db: Database, presented: str | None, kind: str, touch_seconds: 
         material.matches(presented or "", None)
         raise Unauthorized("a valid bearer token is required")
     # Read on every request, never cached: a revoked token fails from the next request on.
-    with db.reading() as connection:
-        token = token_credentials(connection, parts[1])
+    token = db.first_read(lambda connection: token_credentials(connection, parts[1]))
     valid = material.matches(presented or "", token.token_hash if token else None)
     if token is None or not valid or token.revoked_at is not None or token.kind != kind:
         raise Unauthorized("a valid bearer token is required")
@@ -118,7 +128,14 @@ def authenticate(db: Database, presented: str | None, kind: str, touch_seconds: 
     # Every SCIM and admin-API request passes here: a term that has ended starts before
     # any seat is taken or counted under it (SEATS.md §2).
     terms.catch_up(db, token.org_pk, token.term_end)
-    return Caller(token.org_pk, token.slug, token.pk, kind, token.member_pk, token.plan, parts[1])
+    member = None
+    if token.member_pk is not None and token.member_id is not None:
+        member = TokenMember(
+            token.member_pk, token.member_id, token.member_role, token.member_active
+        )
+    return Caller(
+        token.org_pk, token.slug, token.pk, kind, token.member_pk, token.plan, parts[1], member
+    )
 
 
 def _stale(last_used: datetime | None, seconds: int) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.seats import UNASSIGNED
 from ..persistence.db import Reader
+from ..persistence.joining import SeatGone
 from ..persistence.models import UserRow
 from ..persistence.repositories import UserRepository
 from ..scim import patch as scim_patch
@@ -36,16 +37,30 @@ class UserService(ResourceService):
     def create(self, body: Any) -> dict[str, Any]:
         model = self._validate(body, Context.RESOURCE_CREATION_REQUEST)
         columns = user_columns(model)
+        what = f"a user with userName {model.user_name!r}"
+        requested = seat_request(model)  # SEATS.md §4: an explicit seatType fails loudly
         # No ORM object: the row is written and answered from its values, on a connection.
+        # On PostgreSQL the member, its seat and the audit event are one statement.
+        with self.db.one_statement() as connection:
+            if connection is not None:
+                row: Any = stamp(SimpleNamespace(**columns, **NO_SEAT))
+                users = self.repository(connection)
+                try:
+                    self.desk(connection).provision(
+                        row,
+                        lambda: users.insert(row, what),
+                        requested,
+                        together=lambda seat_type, event: users.insert_joining(
+                            row, what, seat_type, event
+                        ),
+                    )
+                    return self.payloads(connection, [row], False)[0]
+                except SeatGone:
+                    pass  # another request took that seat since: decide again, below
         with self.db.writing() as connection:
-            row: Any = stamp(SimpleNamespace(**columns, **NO_SEAT))
-            what = f"a user with userName {model.user_name!r}"
-            # SEATS.md §4: an explicit seatType fails loudly; otherwise the automatic rules.
-            self.desk(connection).provision(
-                row,
-                lambda: self.repository(connection).insert(row, what),
-                requested=seat_request(model),
-            )
+            row = stamp(SimpleNamespace(**columns, **NO_SEAT))
+            users = self.repository(connection)
+            self.desk(connection).provision(row, lambda: users.insert(row, what), requested)
             # A user just created belongs to no group yet (`groups` is readOnly, RFC 7643
             # §4.1.2), so there are no memberships to look up.
             return self.payloads(connection, [row], False)[0]
