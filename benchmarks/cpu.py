@@ -20,6 +20,7 @@ import argparse
 import cProfile
 import gc
 import json
+import os
 import pstats
 import sys
 import tempfile
@@ -124,7 +125,9 @@ def report(sends: dict[str, Callable[[int], Any]], args: argparse.Namespace) -> 
             print(f"--- {label}")
             profiler = cProfile.Profile()
             profiler.runcall(measure, send, args.requests, 100_000)
-            pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler, stream=sys.stdout).sort_stats(
+                os.environ.get("SORT", "cumulative")
+            ).print_stats(40)
 
 
 def reference(users: int) -> dict[str, Callable[[int], Any]]:

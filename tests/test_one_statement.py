@@ -191,3 +191,26 @@ def test_a_request_on_a_connection_that_died_in_the_pool_is_answered(
         assert org.scim.call("GET", "/Users?count=1").status_code == 200
     created = org.scim.call("POST", "/Users", {"schemas": [USER], "userName": "bo@acme.example"})
     assert created.status_code == 201
+
+
+def test_a_create_after_the_term_ended_decides_on_the_renewed_counts(org: Org) -> None:
+    """The counters read with the token are the old term's when it has ended: the create
+    reads them again after the new term begins (services/tokens.py)."""
+    from sqlalchemy import update
+
+    from scim_server.persistence.models import Organization
+    from scim_server.persistence.types import utcnow
+    from scim_server.services import operators
+
+    for i in range(19):  # the owner and these hold the twenty chat seats
+        add_member(org, f"seated{i}@acme.example")
+    operators.renew(org.db, "acme", {"chat": 25, "chat_code": 0})
+    with org.db.unit_of_work(write=True) as session:  # the clock passes the term's end
+        session.execute(
+            update(Organization).where(Organization.pk == org.pk).values(term_end=utcnow())
+        )
+    created = org.scim.call("POST", "/Users", {"schemas": [USER], "userName": "new@acme.example"})
+    assert created.status_code == 201, created.json
+    member = org.call(org.owner.token, "GET", f"/members/{created.json['id']}").json
+    assert (member["seat_type"], member["waiting"]) == ("chat", False)
+    assert held(org)["chat"] == (21, 21)

@@ -59,8 +59,10 @@ def authenticate() -> Response | None:
     try:
         if scheme.lower() != "bearer":
             raise tokens.Unauthorized("a bearer token is required")
+        # A create decides its seat on the counters, which then come with the token.
+        creates = request.method == "POST" and request.path.rstrip("/").endswith("/Users")
         g.caller = tokens.authenticate(
-            db(), presented.strip(), "scim", current_app.config["TOKEN_TOUCH_SECONDS"]
+            db(), presented.strip(), "scim", current_app.config["TOKEN_TOUCH_SECONDS"], creates
         )
     except DomainError as exc:
         return error_response(exc)
@@ -82,7 +84,10 @@ def db() -> Any:
 def tenant() -> Tenant:
     caller = g.caller
     return Tenant(
-        caller.org_pk, CATALOG[caller.plan], Actor("scim_token", caller.token_prefix, "scim")
+        caller.org_pk,
+        CATALOG[caller.plan],
+        Actor("scim_token", caller.token_prefix, "scim"),
+        caller.allocation,
     )
 
 

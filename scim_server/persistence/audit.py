@@ -8,9 +8,8 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Table, func, insert, select
-from sqlalchemy.orm import Session
 
-from .db import Reader, orm_session
+from .db import Reader, dialect_of, orm_session
 from .models import AuditEvent
 from .prepared import Prepared
 from .repositories import chunks
@@ -135,12 +134,8 @@ class AuditRepository:
 
     def _utc_day(self, column: Any) -> ColumnElement[Any]:
         # SQLite holds UTC times without a zone; PostgreSQL's date() would use the session's.
-        dialect = (
-            self.session.get_bind().dialect.name
-            if isinstance(self.session, Session)
-            else self.session.dialect.name
-        )
-        return func.date(column if dialect == "sqlite" else func.timezone("UTC", column))
+        sqlite = dialect_of(self.session) == "sqlite"
+        return func.date(column if sqlite else func.timezone("UTC", column))
 
     def _select(self, query: AuditQuery) -> Select[AuditEvent]:
         statement = select(AuditEvent).where(

@@ -30,6 +30,11 @@ def orm_session(unit: Reader) -> Session:
     return unit
 
 
+def dialect_of(unit: Reader) -> str:
+    """The database's dialect name ("sqlite", "postgresql") of a session or a connection."""
+    return unit.get_bind().dialect.name if isinstance(unit, Session) else unit.dialect.name
+
+
 def in_a_file(sqlite_database: str | None) -> bool:
     """Whether a SQLite URL's database is a file, not one in memory."""
     return sqlite_database not in (None, "", ":memory:")

@@ -18,17 +18,19 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ..errors import Duplicate, UnknownOrganization
-from .db import Reader, orm_session
+from .db import Reader, dialect_of, orm_session
 from .joining import insert_joining
-from .models import GroupMember, GroupRow, Organization, Token, UserRow
+from .models import GroupMember, GroupRow, Organization, SeatAllocation, Token, UserRow
 from .prepared import Prepared
 from .types import utcnow
 
@@ -167,6 +169,21 @@ def _groups_of() -> Executable:
     )
 
 
+@cache
+def _users_equal_with_groups(column: str) -> Prepared:
+    """`_page_equal` of users, with each one's (group id, displayName) pairs in group order,
+    as groups_of() reads them, in a JSON array (PostgreSQL)."""
+    pair = func.json_build_array(_GROUPS.c.id, _GROUPS.c.display_name)
+    groups = (
+        select(func.coalesce(func.json_agg(aggregate_order_by(pair, _GROUPS.c.pk)), text("'[]'")))
+        .select_from(_MEMBERS.join(_GROUPS, _GROUPS.c.pk == _MEMBERS.c.group_pk))
+        .where(_MEMBERS.c.user_pk == _USERS.c.pk)
+        .scalar_subquery()
+    )
+    page = cast(Any, _page_equal(UserRow, column).statement)
+    return Prepared(page.add_columns(groups.label("relations")))
+
+
 _groups_of_one = Prepared(
     select(_MEMBERS.c.user_pk, _GROUPS.c.id, _GROUPS.c.display_name)
     .join(_GROUPS, _GROUPS.c.pk == _MEMBERS.c.group_pk)
@@ -220,6 +237,7 @@ def _remove_members(some: bool) -> Executable:
 
 
 _TOKENS, _ORGS = cast(Table, Token.__table__), cast(Table, Organization.__table__)
+_SEATS = cast(Table, SeatAllocation.__table__)
 _CREDENTIALS = Prepared(
     select(
         _TOKENS.c.pk,
@@ -242,7 +260,19 @@ _CREDENTIALS = Prepared(
 )
 
 
-def token_credentials(connection: Connection, prefix: str) -> Any:
+@cache
+def _credentials_with_allocation() -> Prepared:
+    """_CREDENTIALS, with the organization's seat counters as a JSON array of
+    [seat_type, purchased, assigned] (PostgreSQL)."""
+    counters = func.json_build_array(_SEATS.c.seat_type, _SEATS.c.purchased, _SEATS.c.assigned)
+    allocation = (
+        select(func.json_agg(counters)).where(_SEATS.c.org_pk == _TOKENS.c.org_pk).scalar_subquery()
+    )
+    statement = cast(Any, _CREDENTIALS.statement)
+    return Prepared(statement.add_columns(allocation.label("allocation")))
+
+
+def token_credentials(connection: Connection, prefix: str, with_allocation: bool = False) -> Any:
     """What authenticating needs of a token and its organization: one SELECT, no objects.
     The term's end comes along, so that a term that has ended is started (services/terms.py)
     at no cost to the requests of a term that runs; and a personal token's member as they
@@ -250,7 +280,13 @@ def token_credentials(connection: Connection, prefix: str) -> Any:
 
     Every request runs it (Database.reading), on the driver (prepared.py); the
     Organization itself would also load its seat allocations.
+
+    With `with_allocation`, on PostgreSQL, the organization's seat counters come along as
+    `allocation`: a SCIM create decides its seat on them, without a round trip of its own
+    (services/users.py). SQLite's statements cost no round trip: it reads them later.
     """
+    if with_allocation and connection.dialect.name == "postgresql":
+        return _credentials_with_allocation().first(connection, {"prefix": prefix})
     return _CREDENTIALS.first(connection, {"prefix": prefix})
 
 
@@ -343,8 +379,12 @@ class _ResourceRepository:
         query = query.order_by(*order).offset(offset).limit(limit)
         return list(self.session.execute(query, {"org_pk": self.org_pk}))
 
-    def page_equal(self, column: str, value: Any, offset: int, limit: int) -> list[Any]:
-        """`page` of the rows whose column equals the value, in creation order."""
+    def page_equal(
+        self, column: str, value: Any, offset: int, limit: int, with_relations: bool = False
+    ) -> list[Any]:
+        """`page` of the rows whose column equals the value, in creation order. With
+        `with_relations`, a repository may bring each row's relations along, as its
+        `relations` (see UserRepository)."""
         params = {"org_pk": self.org_pk, "value": value, "offset": offset, "limit": limit}
         return _page_equal(self.row, column).rows(self.session, params)
 
@@ -428,6 +468,17 @@ class UserRepository(_ResourceRepository):
             found.update({user_id: pk for user_id, pk in rows})
         return found
 
+    def page_equal(
+        self, column: str, value: Any, offset: int, limit: int, with_relations: bool = False
+    ) -> list[Any]:
+        """On PostgreSQL, with relations, each user's groups come in the same statement,
+        as `relations`: the lookup an IdP sends before each write is then one round trip,
+        not two (issue 21). SQLite's statements cost no round trip: `groups_of` follows."""
+        if not with_relations or dialect_of(self.session) != "postgresql":
+            return super().page_equal(column, value, offset, limit)
+        params = {"org_pk": self.org_pk, "value": value, "offset": offset, "limit": limit}
+        return _users_equal_with_groups(column).rows(self.session, params)
+
     def groups_of(self, user_pks: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
         """(group id, displayName) of each user's groups, in one query for a page."""
         result: dict[int, list[tuple[str, str]]] = {pk: [] for pk in user_pks}
@@ -461,7 +512,7 @@ class GroupRepository(_ResourceRepository):
         if not members:
             return 0
         unit = self.unit()
-        dialect = unit.get_bind().dialect.name
+        dialect = dialect_of(unit)
         if len(members) == 1:  # a PATCH's one member: on the driver
             ((user_pk, display),) = members.items()
             values = {"group_pk": group_pk, "user_pk": user_pk, "display": display}

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..domain.plans import Plan
+from ..domain.seats import Allocation
 from ..errors import NotFound, VersionMismatch
 from ..persistence.db import Database, Reader
 from ..persistence.types import utcnow
@@ -46,6 +47,9 @@ class Tenant:
     org_pk: int
     plan: Plan
     actor: Actor
+    # The seat counters read with the token, if they were (tokens.authenticate): a create
+    # decides on them without a lock, as on a read of its own, checked where it writes.
+    allocation: Allocation | None = None
 
 
 class ResourceService:
@@ -94,7 +98,9 @@ class ResourceService:
             repository = self.repository(connection)
             rows = []
             if equality is not None and query.count > 0:
-                rows = repository.page_equal(equality.column, equality.key, offset, query.count)
+                rows = repository.page_equal(
+                    equality.column, equality.key, offset, query.count, query.with_relations
+                )
             elif query.count > 0:
                 rows = repository.page(criteria, self._order(query), offset, query.count)
             total = known_total(offset, query.count, len(rows))

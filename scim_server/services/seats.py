@@ -16,7 +16,7 @@ from .. import progress
 from ..domain import seats
 from ..domain.mappings import Move, MovePlan
 from ..domain.plans import Plan
-from ..domain.seats import UNASSIGNED, SeatUnavailable
+from ..domain.seats import UNASSIGNED, Allocation, SeatUnavailable
 from ..persistence.db import Reader, orm_session
 from ..persistence.mappings import GroupMappingRepository, MemberFacts
 from ..persistence.models import UserRow
@@ -63,6 +63,7 @@ class SeatDesk:
         requested: str | None = None,
         mapped: tuple[str, str] | None = None,
         together: Callable[[str | None, dict[str, Any]], object] | None = None,
+        allocation: Allocation | None = None,
     ) -> None:
         """A new member's seat: an explicit request fails loudly, else the automatic rules.
 
@@ -75,6 +76,8 @@ class SeatDesk:
         `together(seat type to take or None, audit event)` writes the member, the seat and
         the event in one statement instead (persistence/joining.py), or nothing: it raises
         SeatGone when the seat was taken meanwhile, and the caller starts again without it.
+        `allocation`, the counters if they were read already (with the request's token), saves
+        reading them: the decision is the same unlocked read's, checked by the take.
         """
         member.seat_type = member.seat_type or UNASSIGNED  # the column's default, before the INSERT
         if not member.active:
@@ -88,7 +91,8 @@ class SeatDesk:
             action = "seat.changed"
         else:
             mapped_type, rule = mapped if mapped else (None, None)
-            resolution = seats.resolve(self.plan, self.repository.allocation(), mapped_type, rule)
+            counters = allocation or self.repository.allocation()
+            resolution = seats.resolve(self.plan, counters, mapped_type, rule)
             decided, reason = resolution.seat_type, resolution.reason
             source = self._automatic_source()
             if resolution.waiting:

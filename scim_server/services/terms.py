@@ -27,14 +27,16 @@ from .audit import SYSTEM
 from .seats import SeatDesk
 
 
-def catch_up(db: Database, org_pk: int, term_end: datetime, now: datetime | None = None) -> None:
+def catch_up(db: Database, org_pk: int, term_end: datetime, now: datetime | None = None) -> bool:
     """Start the terms due by `now`, if any: with the term's end known, a running term
-    costs a comparison; only a term that has ended opens a unit of work."""
+    costs a comparison; only a term that has ended opens a unit of work. Whether the term
+    had ended (its counts may have changed since `term_end` was read, here or elsewhere)."""
     now = now or utcnow()
     if term_end > now:
-        return
+        return False
     with db.unit_of_work(write=True) as session:
         start_due(session, org_pk, now)
+    return True
 
 
 def catch_up_named(db: Database, slug: str, now: datetime | None = None) -> None:

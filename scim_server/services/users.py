@@ -53,6 +53,7 @@ class UserService(ResourceService):
                         together=lambda seat_type, event: users.insert_joining(
                             row, what, seat_type, event
                         ),
+                        allocation=self.tenant.allocation,
                     )
                     return self.payloads(connection, [row], False)[0]
                 except SeatGone:
@@ -120,7 +121,11 @@ class UserService(ResourceService):
     def payloads(
         self, session: Reader, rows: list[Any], with_relations: bool
     ) -> list[dict[str, Any]]:
-        groups = self.repository(session).groups_of([r.pk for r in rows]) if with_relations else {}
+        groups: dict[int, Any] = {}
+        if with_relations and rows and hasattr(rows[0], "relations"):  # read with the rows
+            groups = {r.pk: r.relations for r in rows}
+        elif with_relations:
+            groups = self.repository(session).groups_of([r.pk for r in rows])
         plan = self.tenant.plan
         return [user_payload(r, groups.get(r.pk), self.locate, plan) for r in rows]
 
