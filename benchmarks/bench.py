@@ -346,7 +346,9 @@ def scim_server(args: argparse.Namespace, folder: Path) -> Iterator[tuple[Served
         ids = seed.seed_users(url, args.users, log)
         process, base = start_scim_server(url, folder)
         try:
-            target = seed.target_for_scim_server(base, tenant["token"], ids, args.big_group, log)
+            target = seed.target_for_scim_server(
+                base, tenant["token"], ids, args.big_group, log, url
+            )
             yield (
                 (target, process.pid),
                 {

@@ -45,6 +45,10 @@ http_parser = "python"
 limit_request_line = REQUEST_LINE_LIMIT
 limit_request_fields = HEADER_FIELDS_LIMIT
 limit_request_field_size = HEADER_FIELD_LIMIT
+# gunicorn 25.1+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl)
+# unless told not to: two servers of one user (hosts whose containers share a home, the
+# tests' live servers) would take it from each other. Workers are set on the command line.
+control_socket_disable = True
 
 # What gunicorn raises for its own or the application's fault, not the client's.
 _SERVER_FAULTS = (

@@ -166,6 +166,7 @@ def test_a_member_has_every_documented_field(acme: Org) -> None:
         "pinned_seat_type": None,
         "waiting": False,
         "entitlements": ["claude_apps", "claude_code"],
+        "last_sign_in_at": None,
     }
 
 

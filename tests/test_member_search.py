@@ -81,6 +81,30 @@ def test_the_waiting_filter_lists_the_members_waiting_for_a_seat(app: Any, db: D
     assert "late-a" not in found(org, admin_person.token, waiting="false")
 
 
+def test_members_not_seen_for_n_days_are_those_who_signed_in_before_or_never(
+    app: Any, db: Database, acme: Org, admin: Person
+) -> None:
+    """The console's idle-seat filter, on the admin API too (one search, two channels)."""
+    add_member(acme, "bob")
+    add_member(acme, "cy")
+    seen = {"ada": 3, "bob": 40}
+    with db.unit_of_work(write=True) as session:
+        for name, days in seen.items():
+            session.execute(
+                update(UserRow)
+                .where(UserRow.org_pk == acme.pk, UserRow.user_name == name)
+                .values(last_sign_in_at=utcnow() - timedelta(days=days))
+            )
+    idle = found(acme, admin.token, not_seen_days="30")
+    assert "bob" in idle and "ada" not in idle
+    assert set(found(acme, admin.token)) - set(idle) == {"ada"}  # the rest never signed in
+    listed = acme.call(admin.token, "GET", "/members", query={"q": "bob"}).json["members"]
+    assert listed[0]["last_sign_in_at"].startswith(str((utcnow() - timedelta(days=40)).date()))
+    refused = acme.call(admin.token, "GET", "/members", query={"not_seen_days": "0"})
+    assert refused.status_code == 422
+    assert "not_seen_days" in refused.json["error"]["fields"]
+
+
 def test_a_cursor_naming_another_organizations_member_starts_from_the_beginning(
     app: Any, db: Database, acme: Org, admin: Person
 ) -> None:

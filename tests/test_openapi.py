@@ -114,7 +114,8 @@ def test_each_error_an_operation_answers_is_listed_with_its_status_and_code(
 def test_queries_are_parameters_and_member_ids_are_uuids(document: dict[str, Any]) -> None:
     parameters = {p["name"]: p for p in operation(document, "GET", "/members")["parameters"]}
     assert set(parameters) == {
-        "q", "email", "seat_type", "role", "status", "waiting", "after", "before", "per_page",
+        "q", "email", "seat_type", "role", "status", "waiting", "not_seen_days", "after",
+        "before", "per_page",
     }  # fmt: skip
     assert {p["in"] for p in parameters.values()} == {"query"}
     assert parameters["per_page"]["schema"]["maximum"] == 500

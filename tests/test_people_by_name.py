@@ -49,6 +49,20 @@ def test_the_csv_export_has_each_members_names_in_the_columns_beside_their_ids(a
     )  # fmt: skip
 
 
+def test_the_csv_export_writes_a_name_a_spreadsheet_would_run_as_text(acme: Org) -> None:
+    """OWASP's CSV injection: a cell beginning with = + - @ is written after an apostrophe."""
+    ada = add_member(acme, "ada@acme.example", role="admin", displayName="=HYPERLINK(1)")
+    ben = add_member(acme, "+ben@acme.example", displayName="@SUM(A1)")
+    acme.call(ada.token, "PATCH", f"/members/{ben.id}", {"role": "admin"})
+    query = {"format": "csv", "action": "role.changed"}
+    text = acme.call(ada.token, "GET", "/audit-events", query=query).get_data(as_text=True)
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert (row["actor_display_name"], row["subject_user_name"], row["subject_display_name"]) == (
+        "'=HYPERLINK(1)", "'+ben@acme.example", "'@SUM(A1)",
+    )  # fmt: skip
+    assert json.loads(row["after"]) == {"role": "admin"}
+
+
 def test_what_is_not_a_member_has_no_names_and_a_removed_member_keeps_only_their_id(
     acme: Org,
 ) -> None:

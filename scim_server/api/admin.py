@@ -40,6 +40,7 @@ from ..services import access, audit_log, billing, group_mappings, members, oidc
 from ..services.access import Acting
 from . import schemas
 from .operations import Operation, Text
+from .spreadsheets import text_cell
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/v1")
 
@@ -145,6 +146,7 @@ def list_members(query: dict[str, Any]) -> members.MemberPage:
     wanted = members.search_filter(
         query.get("q"),
         query.get("email"),
+        query.get("not_seen_days"),
         seat_type=query.get("seat_type"),
         role=query.get("role"),
         active=None if status is None else status == "active",
@@ -424,13 +426,15 @@ def jsonl(events: Iterable[audit_log.Entry]) -> Iterator[str]:
 
 
 def csv_rows(events: Iterable[audit_log.Entry]) -> Iterator[str]:
-    """A header row, then one row per event; before and after as JSON text."""
+    """A header row, then one row per event; before and after as JSON text, and no cell
+    a spreadsheet would run as a formula (spreadsheets.py)."""
     schema, buffer = schemas.EventOut(), io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS)
     writer.writeheader()
     for event in events:
         row = schema.dump(event)
-        writer.writerow({**row, "before": cell(row["before"]), "after": cell(row["after"])})
+        row |= {"before": cell(row["before"]), "after": cell(row["after"])}
+        writer.writerow({k: text_cell(v) if isinstance(v, str) else v for k, v in row.items()})
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -66,6 +66,8 @@ class MemberQuery(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
     status = fields.String(validate=validate.OneOf(["active", "inactive"]))
     waiting = fields.Boolean(truthy={"true"}, falsy={"false"})
+    # Members who have not signed in for this many days, or never: idle seats to reclaim.
+    not_seen_days = fields.Integer(validate=validate.Range(min=1, max=36500))
     after = text()
     before = text()
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
@@ -215,6 +217,7 @@ class MemberOut(Out):
     pinned_seat_type = fields.String(allow_none=True)
     waiting = fields.Boolean()
     entitlements = fields.List(fields.String())
+    last_sign_in_at = fields.DateTime(allow_none=True)  # null: never signed in (OIDC, console)
 
 
 class MemberPageOut(Out):

@@ -1,10 +1,4 @@
-"""The Organization page's CSV export: display names, no ids, no formulas.
-
-A spreadsheet runs a cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return
-as a formula (OWASP, "CSV Injection"): such a cell is written with a leading apostrophe,
-which the spreadsheet shows as text. Names and emails come from identity providers and
-SCIM clients, so any of them may begin so.
-"""
+"""The Organization page's CSV export: display names, no ids, no formulas (spreadsheets.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +10,8 @@ from datetime import datetime
 from ...domain import labels
 from ...domain.plans import Plan
 from ...services.members import Member
+from ..spreadsheets import text_cell
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = (
     "Name", "Email", "User name", "Role", "Seat type", "Source", "Pinned", "Status",
     "Waiting since", "Last sign-in",
@@ -30,7 +24,7 @@ def members(chosen: Iterable[Member], plan: Plan) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
     for member in chosen:
-        writer.writerow([cell(value) for value in row(member, plan)])
+        writer.writerow([text_cell(value) for value in row(member, plan)])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -50,10 +44,6 @@ def row(member: Member, plan: Plan) -> list[str]:
         instant(member.waiting_since),
         instant(member.last_sign_in_at),
     ]
-
-
-def cell(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def instant(value: datetime | None) -> str:
