@@ -37,6 +37,15 @@ def database_url(
         raise ValueError(f"unknown test database {request.param!r}")
 
 
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of the module's own, for what only PostgreSQL does
+    (round trips on the wire, autocommitted statements); never skipped under CI."""
+    url = create_postgres()
+    yield url
+    drop_postgres(url)
+
+
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)

@@ -20,17 +20,10 @@ from scim_server.persistence.models import AuditEvent, GroupMember, SeatAllocati
 from scim_server.persistence.seats import SeatRepository
 
 from .admin_client import USER, Org, add_member, new_org
-from .databases import create_postgres, drop_postgres, truncate_all
+from .databases import truncate_all
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    url = create_postgres()
-    yield url
-    drop_postgres(url)
 
 
 @pytest.fixture

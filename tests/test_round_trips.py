@@ -21,7 +21,6 @@ from sqlalchemy import event
 from scim_server.app import create_app
 
 from .admin_client import USER, Org, add_member, new_org
-from .databases import create_postgres, drop_postgres
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -56,13 +55,6 @@ class Wire:
         """The round trips of the `last` of WARM + `last` requests, each made by `request(i)`."""
         counts = [self.round_trips(lambda i=i: request(i)) for i in range(WARM + last)]
         return counts[-last:]
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    url = create_postgres()
-    yield url
-    drop_postgres(url)
 
 
 @pytest.fixture
