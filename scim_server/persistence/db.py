@@ -204,9 +204,9 @@ class Database:
     @contextmanager
     def one_statement(self) -> Iterator[Connection | None]:
         """On PostgreSQL, a connection in autocommit for a write made of reads and then one
-        statement, which is its own transaction: no BEGIN and no COMMIT, two round trips of
-        a create's five. Elsewhere None: SQLite's statements cost no round trip, and its
-        writers take the write lock at BEGIN (use `writing()`)."""
+        statement, which is its own transaction: no BEGIN and no COMMIT, two round trips.
+        Elsewhere None: SQLite's statements cost no round trip, and its writers take the
+        write lock at BEGIN (use `writing()`)."""
         if self.dialect != "postgresql":
             yield None
             return
