@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from . import config as configuration
 from . import inputs, logs, metrics
 from .api import admin, console, health, openapi, scim, sso
 from .api import metrics as metrics_api
-from .errors import DomainError, api_error_body, is_scim_path, scim_error
+from .errors import DatabaseUnavailable, DomainError, api_error_body, is_scim_path, scim_error
 
 log = logging.getLogger("scim_server.request")
 
@@ -136,6 +137,19 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # The database went away during the request (a restart, a failover): a 503 a
+            # client retries, as identity providers do, not a 500. The pool has already
+            # let go of the connection and those opened before it (prepared.py).
+            logs.log_fields(
+                logging.getLogger("scim_server.error"),
+                logging.WARNING,
+                "database connection lost",
+                request_id=g.get("request_id"),
+                path=request.path,
+            )
+            lost = DatabaseUnavailable("the connection to the database was lost; retry the request")
+            return _domain_error(lost)
         logs.log_fields(
             logging.getLogger("scim_server.error"),
             logging.ERROR,

@@ -207,3 +207,37 @@ def test_a_create_after_the_term_ended_decides_on_the_renewed_counts(org: Org) -
     member = org.call(org.owner.token, "GET", f"/members/{created.json['id']}").json
     assert (member["seat_type"], member["waiting"]) == ("chat", False)
     assert held(org)["chat"] == (21, 21)
+
+
+def test_a_connection_lost_during_a_request_is_a_503_to_retry_not_a_500(
+    org: Org, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away between the token read and the request's statement."""
+    from sqlalchemy import create_engine
+
+    from scim_server.persistence import repositories
+
+    name = postgres_url.rsplit("/", 1)[1]
+    read_token = repositories.token_credentials
+
+    def then_the_database_goes(connection: Any, prefix: str, *more: Any) -> Any:
+        found = read_token(connection, prefix, *more)
+        admin = create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres")
+        with admin.connect() as other:
+            other.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+        admin.dispose()
+        return found
+
+    monkeypatch.setattr("scim_server.services.tokens.token_credentials", then_the_database_goes)
+    lost = org.scim.call("POST", "/Users", {"schemas": [USER], "userName": "lost@acme.example"})
+    assert lost.status_code == 503, lost.json
+    assert lost.json["detail"] == "the connection to the database was lost; retry the request"
+    monkeypatch.undo()
+    again = org.scim.call("POST", "/Users", {"schemas": [USER], "userName": "lost@acme.example"})
+    assert again.status_code == 201, again.json
