@@ -31,6 +31,7 @@ import requests
 import seed
 
 from conformance.server import stop, throwaway_database
+from scim_server.cli import default_threads
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -79,6 +80,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--settle-seconds", type=float, default=90, help="at most this long, wait for load < 1"
     )
+    parser.add_argument(
+        "--threads", type=int,
+        help="scim-server's threads in its worker (default: as `scim-server serve` chooses, "
+        "4 on PostgreSQL, 1 on SQLite); scim2-server has one",
+    )  # fmt: skip
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = parser.parse_args(argv)
@@ -91,6 +97,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.threads is None:
+        args.threads = default_threads(args.database_url or "sqlite")
     return args
 
 
@@ -295,7 +303,9 @@ def start(
     raise RuntimeError(f"{command[3:]} did not start: {log_file.read_text()[-2000:]}")
 
 
-def start_scim_server(database_url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_scim_server(
+    database_url: str, folder: Path, threads: int
+) -> tuple[subprocess.Popen[bytes], str]:
     """`scim-server serve --workers 1`, logging warnings only, as tests/live.py runs it."""
     port = free_port()
     env = {
@@ -305,7 +315,7 @@ def start_scim_server(database_url: str, folder: Path) -> tuple[subprocess.Popen
     }
     command = [
         sys.executable, "-m", "scim_server.cli", "serve",
-        "--bind", f"127.0.0.1:{port}", "--workers", "1",
+        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", str(threads),
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     process = start(command, f"{url}/readyz", folder / "scim-server.log", env)
@@ -344,7 +354,7 @@ def scim_server(args: argparse.Namespace, folder: Path) -> Iterator[tuple[Served
         tenant = seed.prepare(url)
         started = time.monotonic()
         ids = seed.seed_users(url, args.users, log)
-        process, base = start_scim_server(url, folder)
+        process, base = start_scim_server(url, folder, args.threads)
         try:
             target = seed.target_for_scim_server(
                 base, tenant["token"], ids, args.big_group, log, url
@@ -458,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
             "rate_round_seconds": args.rate_round_seconds,
             "rate_threads": RATE_THREADS,
             "workers": 1,
+            "threads": args.threads,
         },
         "servers": [s for s in (ours, reference_results) if s],
     }

@@ -81,11 +81,16 @@ def _title(server: dict[str, Any]) -> str:
     return f"{server['server']} ({server['backend']}; {groups})"
 
 
+def _threads(count: int) -> str:
+    return "1 thread" if count == 1 else f"{count} threads"
+
+
 def render(results: dict[str, Any]) -> str:
     settings, machine = results["settings"], results["machine"]
     lines = [
         f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB; "
-        f"Python {machine['python']}, gunicorn {machine['gunicorn']} with 1 sync worker; "
+        f"Python {machine['python']}, gunicorn {machine['gunicorn']} with 1 worker "
+        f"({_threads(settings.get('threads', 1))} for scim-server, 1 for scim2-server); "
         f"scim-server at {machine['scim_server_commit']}, {machine['date']}",
         f"{settings.get('rounds', 1)} rounds of {settings['requests']} requests per operation "
         f"over {settings['concurrency']} client threads, pooled (after {settings['warmup']} "

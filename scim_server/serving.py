@@ -26,6 +26,7 @@ from gunicorn import util as _util
 from gunicorn.http import errors as _errors
 from gunicorn.http import message as _message
 from gunicorn.http.parser import RequestParser as _RequestParser
+from gunicorn.workers.gthread import ThreadWorker as _ThreadWorker
 from gunicorn.workers.sync import SyncWorker as _SyncWorker
 
 from . import errors as _domain
@@ -84,10 +85,12 @@ class Request(_message.Request):
             self.head = bytes(buf[:_HEAD_BYTES])
 
 
-class Worker(_SyncWorker):
-    """gunicorn's sync worker; its answers to what it cannot parse are the protocol's JSON."""
+class _Answering:
+    """What both workers add to gunicorn's: its answers to what it cannot parse are the
+    protocol's JSON, and a body's broken framing is the client's error."""
 
     wsgi: Any  # the application, which load_wsgi() loads
+    log: Any  # gunicorn's logger
 
     @classmethod
     def setup(cls) -> None:
@@ -96,7 +99,7 @@ class Worker(_SyncWorker):
         _RequestParser.mesg_class = Request
 
     def load_wsgi(self) -> None:
-        super().load_wsgi()
+        super().load_wsgi()  # type: ignore[misc]  # the gunicorn worker this is mixed into
         application = self.wsgi
 
         def framed(environ: dict[str, Any], start_response: Any) -> Any:
@@ -119,6 +122,15 @@ class Worker(_SyncWorker):
             _util.write_nonblock(client, answer(error, str(path)))
         except Exception:  # the client has gone: nothing to tell it
             self.log.debug("Failed to send error message.")
+
+
+class Worker(_Answering, _SyncWorker):
+    """gunicorn's sync worker: one request at a time."""
+
+
+class ThreadedWorker(_Answering, _ThreadWorker):
+    """gunicorn's threaded worker (`--threads`): while a request waits on the database,
+    another runs; a client's connection is kept open between its requests."""
 
 
 class RequestBody:

@@ -165,3 +165,30 @@ def test_serve_gives_gunicorn_an_access_log_only_when_asked() -> None:
     assert quiet.args == ["scim_server.wsgi:app"]
     logged = gunicorn_settings("--bind", "127.0.0.1:8123", "--access-log")
     assert logged.accesslog == "-"
+
+
+@pytest.mark.parametrize(
+    "database, serve, threads",
+    [
+        ("postgresql://scim@db-host/scim", [], 4),  # a request waits on the network there
+        ("sqlite:////srv/scim.db", [], 1),  # it never does here
+        ("sqlite:////srv/scim.db", ["--threads", "3"], 3),
+        ("postgresql://scim@db-host/scim", ["--threads", "1"], 1),
+    ],
+)
+def test_serve_gives_each_worker_threads_on_postgresql_and_one_on_sqlite(
+    monkeypatch: pytest.MonkeyPatch, database: str, serve: list[str], threads: int
+) -> None:
+    from gunicorn.config import Config
+
+    from scim_server.cli import gunicorn_argv, parser
+
+    monkeypatch.setenv("SCIM_SERVER_DATABASE_URL", database)
+    argv = gunicorn_argv(parser().parse_args(["serve", *serve]))
+    settings = Config().parser().parse_args(argv[3:])
+    if threads == 1:
+        assert settings.threads is None and settings.worker_class is None  # serving.Worker
+    else:
+        assert settings.threads == threads
+        # gunicorn's threaded worker, answering what it cannot parse as the protocol does
+        assert settings.worker_class == "scim_server.serving.ThreadedWorker"
