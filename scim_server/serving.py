@@ -103,8 +103,18 @@ class _Answering:
         application = self.wsgi
 
         def framed(environ: dict[str, Any], start_response: Any) -> Any:
-            environ["wsgi.input"] = RequestBody(environ["wsgi.input"])
-            return application(environ, start_response)
+            body = environ["wsgi.input"] = RequestBody(environ["wsgi.input"], environ)
+
+            def starting(status: str, headers: Any, exc_info: Any = None) -> Any:
+                if body.unread():
+                    # An answer given before the body was read (a 401, 405, 413...): the
+                    # next request's start on the connection is not known yet, and
+                    # gunicorn drains at most 64 KiB of it. Said now, the client does
+                    # not send its next request on a connection about to close.
+                    start_response.__self__.force_close()  # gunicorn's Response
+                return start_response(status, headers, exc_info)
+
+            return application(environ, starting)
 
         self.wsgi = framed
 
@@ -141,20 +151,44 @@ class RequestBody:
     error instead, each blueprint answers it in its protocol's format: a 400.
     """
 
-    def __init__(self, body: Any) -> None:
+    def __init__(self, body: Any, environ: dict[str, Any]) -> None:
         self._body = body
+        # A body's size: None when chunked (read to its end), else its Content-Length, which
+        # gunicorn has checked is digits; a request with neither has none (RFC 9112 §6.3).
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        length = environ.get("CONTENT_LENGTH") or "0"
+        self._length: int | None = None if chunked else int(length)
+        self._read = 0
+        self._ended = False  # a read returned nothing: the end of a chunked body
+
+    def unread(self) -> bool:
+        """Whether some of the body is still on the connection, unread by the application."""
+        if self._length is None:
+            return not self._ended
+        return self._read < self._length
 
     def read(self, size: int | None = None) -> bytes:
         with _client_framing():
-            return bytes(self._body.read(size))
+            return self._count(bytes(self._body.read(size)), size)
 
     def readline(self, size: int | None = None) -> bytes:
         with _client_framing():
-            return bytes(self._body.readline(size))
+            return self._count(bytes(self._body.readline(size)), size)
 
     def readlines(self, hint: int | None = None) -> list[bytes]:
         with _client_framing():
-            return list(self._body.readlines(hint))
+            lines = list(self._body.readlines(hint))
+        for line in lines:
+            self._count(line, None)
+        if hint is None or hint <= 0:
+            self._ended = True
+        return lines
+
+    def _count(self, data: bytes, size: int | None) -> bytes:
+        self._read += len(data)
+        if not data and size != 0:
+            self._ended = True
+        return data
 
     def __iter__(self) -> Iterator[bytes]:
         while line := self.readline():

@@ -8,10 +8,12 @@ of several KB in the query string, as Entra and Okta send them, is served.
 
 from __future__ import annotations
 
+import http.client
+import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -194,3 +196,37 @@ def test_a_worker_runs_one_thread_per_request_on_sqlite_and_several_on_postgresq
         # (started as requests come); a sync worker's is the one thread, with SQLite's
         # checkpointer beside it.
         assert (threads > 2) if postgresql else (threads <= 2)
+
+
+@pytest.mark.parametrize(
+    "request_head, body",
+    [
+        # answered before the body is read: a 405, then a 401, with more than gunicorn drains
+        (b"POST /api/v1/group-mappings HTTP/1.1", b"[" * 100_000),
+        (b"POST /scim/v2/Users HTTP/1.1", b" " * 100_000),
+        (b"POST /scim/v2/Users HTTP/1.1", b"{}"),  # a little, which gunicorn drains
+    ],
+)
+def test_an_answer_given_before_the_body_is_read_closes_the_connection_or_serves_the_next(
+    live_server: LiveServer, scim_target: ScimTarget, request_head: bytes, body: bytes
+) -> None:
+    """A kept-alive connection that the server closes after saying `keep-alive` fails the
+    client's next request on it ("server disconnected"): an identity provider's sync."""
+    first = request_head + b"\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    second = (
+        b"GET /scim/v2/ServiceProviderConfig HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer " + scim_target.token.encode() + b"\r\n\r\n"
+    )
+    parts = urlsplit(live_server.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(first)
+        answer = http.client.HTTPResponse(sock, method="POST")
+        answer.begin()
+        answer.read()
+        assert answer.status in (401, 405)
+        if answer.getheader("Connection", "").lower() == "close" or answer.version == 10:
+            return  # said: the client opens another connection
+        sock.sendall(second)  # the connection was said to stay open: it must serve this
+        following = http.client.HTTPResponse(sock, method="GET")
+        following.begin()
+        assert following.status == 200, following.read()
