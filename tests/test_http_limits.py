@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import socket
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -176,26 +175,17 @@ def test_a_malformed_chunked_body_is_a_400_in_the_protocols_json(
     assert "request body is not valid HTTP/1.1" in message
 
 
-def test_a_worker_runs_one_thread_per_request_on_sqlite_and_several_on_postgresql(
-    live_server: LiveServer, scim_target: ScimTarget
+def test_the_live_server_runs_threaded_workers_on_postgresql_and_sync_ones_on_sqlite(
+    live_server: LiveServer,
 ) -> None:
-    """`scim-server serve` as the live server runs it: the default threads reach gunicorn.
-    (The refusals above are answered by whichever worker the database gives.)"""
-    postgresql = live_server.database_url.startswith("postgresql")
-    headers = {"Authorization": f"Bearer {scim_target.token}"}
-    with ThreadPoolExecutor(8) as pool:  # requests at once, which start a pool's threads
-        answers = pool.map(
-            lambda _: httpx.get(f"{scim_target.base}/Users?count=1", headers=headers),
-            range(16),
-        )
-        assert {answer.status_code for answer in answers} == {200}
-    for pid in live_server.worker_pids():
-        status = Path(f"/proc/{pid}/status").read_text()
-        threads = int(status.split("Threads:")[1].split()[0])
-        # A threaded worker: the main thread, which polls, and its 4 request threads
-        # (started as requests come); a sync worker's is the one thread, with SQLite's
-        # checkpointer beside it.
-        assert (threads > 2) if postgresql else (threads <= 2)
+    """`scim-server serve` as the live server runs it: its default reaches gunicorn, so the
+    refusals above are answered by the worker each database gets."""
+    argv = Path(f"/proc/{live_server.pid}/cmdline").read_bytes().decode().split("\0")
+    if live_server.database_url.startswith("postgresql"):
+        assert argv[argv.index("--threads") + 1] == "4"
+        assert argv[argv.index("--worker-class") + 1] == "scim_server.serving.ThreadedWorker"
+    else:  # the configuration's worker_class, scim_server.serving.Worker (sync)
+        assert "--threads" not in argv and "--worker-class" not in argv
 
 
 @pytest.mark.parametrize(
