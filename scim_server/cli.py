@@ -489,10 +489,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # A worker's threads on PostgreSQL. A request there waits on the network for its
-# statements (two round trips for a create; README, "Running on PostgreSQL"): with one thread, the
-# worker's CPU would sit idle meanwhile, with four another request runs. On SQLite a
-# request never waits on the network, and a second thread would only queue for the write
-# lock in SQLite's busy handler.
+# statements (two round trips for a create; README, "Running on PostgreSQL"): with one
+# thread the worker's CPU would sit idle meanwhile, with four another request runs. On
+# SQLite a request never waits on the network, and a second thread would only queue for
+# the write lock in SQLite's busy handler.
 POSTGRESQL_THREADS = 4
 
 

@@ -147,17 +147,19 @@ def test_a_worker_freezes_what_start_up_built_out_of_the_collectors_sight(url: s
     assert int(result.stdout) > 10_000  # the modules, schemas and app (about 120,000)
 
 
-def test_serve_gives_gunicorn_an_access_log_only_when_asked() -> None:
-    """Pointed at /dev/null, gunicorn still formatted an access line per request."""
+def gunicorn_settings(*serve: str) -> Any:
+    """The settings gunicorn reads from the command line `scim-server serve` gives it."""
     from gunicorn.config import Config
 
     from scim_server.cli import gunicorn_argv, parser
 
-    def gunicorn_settings(*serve: str) -> Any:
-        argv = gunicorn_argv(parser().parse_args(["serve", *serve]))
-        assert argv[:3] == [sys.executable, "-m", "gunicorn"]
-        return Config().parser().parse_args(argv[3:])
+    argv = gunicorn_argv(parser().parse_args(["serve", *serve]))
+    assert argv[:3] == [sys.executable, "-m", "gunicorn"]
+    return Config().parser().parse_args(argv[3:])
 
+
+def test_serve_gives_gunicorn_an_access_log_only_when_asked() -> None:
+    """Pointed at /dev/null, gunicorn still formatted an access line per request."""
     quiet = gunicorn_settings("--bind", "127.0.0.1:8123", "--workers", "3")
     assert quiet.config == "python:scim_server.serving"  # limits, and its errors as JSON
     assert quiet.accesslog is None
@@ -179,13 +181,8 @@ def test_serve_gives_gunicorn_an_access_log_only_when_asked() -> None:
 def test_serve_gives_each_worker_threads_on_postgresql_and_one_on_sqlite(
     monkeypatch: pytest.MonkeyPatch, database: str, serve: list[str], threads: int
 ) -> None:
-    from gunicorn.config import Config
-
-    from scim_server.cli import gunicorn_argv, parser
-
     monkeypatch.setenv("SCIM_SERVER_DATABASE_URL", database)
-    argv = gunicorn_argv(parser().parse_args(["serve", *serve]))
-    settings = Config().parser().parse_args(argv[3:])
+    settings = gunicorn_settings(*serve)
     if threads == 1:
         assert settings.threads is None and settings.worker_class is None  # serving.Worker
     else:
