@@ -75,13 +75,17 @@ class Served:
 
 
 @contextmanager
-def serving(env: dict[str, str], folder: Path, workers: int) -> Iterator[Served]:
-    """`scim-server serve` on a free local port until the block ends."""
+def serving(
+    env: dict[str, str], folder: Path, workers: int, threads: int | None = None
+) -> Iterator[Served]:
+    """`scim-server serve` on a free local port until the block ends; `threads` per worker,
+    or as serve chooses for the database."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = folder / "gunicorn.log"
     command = [sys.executable, "-m", "scim_server.cli", "serve"]
     command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command += ["--threads", str(threads)] if threads else []
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import http as _http
 import json as _json
 import os as _os
+import select as _select
 import shutil as _shutil
 import tempfile as _tempfile
 from collections.abc import Iterator
@@ -38,6 +39,10 @@ REQUEST_LINE_LIMIT = 32 * 1024
 # gunicorn's defaults, stated here because the README documents them.
 HEADER_FIELD_LIMIT = 8190
 HEADER_FIELDS_LIMIT = 100
+
+# How long a thread of ThreadedWorker waits for the next request on the connection it
+# just answered before handing the connection back to gunicorn's poller.
+FOLLOW_UP_MS = 10
 
 # The settings gunicorn reads from this module (it ignores every other name).
 worker_class = "scim_server.serving.Worker"
@@ -140,7 +145,33 @@ class Worker(_Answering, _SyncWorker):
 
 class ThreadedWorker(_Answering, _ThreadWorker):
     """gunicorn's threaded worker (`--threads`): while a request waits on the database,
-    another runs; a client's connection is kept open between its requests."""
+    another runs; a client's connection is kept open between its requests.
+
+    gunicorn hands a kept-alive connection back to its main thread after every answer,
+    which waits for the next request and hands it to a thread again: two hand-offs per
+    request between threads that take turns on one interpreter lock. An identity
+    provider's sync sends its next request within a millisecond or two of an answer, so
+    the thread that answered waits for it a little first (FOLLOW_UP_MS), and only when
+    no other connection is waiting for a thread; an idle client's connection goes back
+    to gunicorn's poller as before.
+    """
+
+    def handle(self, conn: Any) -> Any:
+        keepalive = super().handle(conn)
+        while keepalive is True and self.alive and self._follows(conn):
+            keepalive = super().handle(conn)
+        return keepalive
+
+    def _follows(self, conn: Any) -> bool:
+        """Whether the connection's next request arrives within FOLLOW_UP_MS, waited for
+        only while no other connection waits for a thread."""
+        if conn.parser.unreader.buf.getvalue():
+            return True  # read already, with the last request's bytes
+        if not self.tpool._work_queue.empty():  # concurrent.futures' queue of waiting work
+            return False
+        poll = _select.poll()
+        poll.register(conn.sock, _select.POLLIN)
+        return bool(poll.poll(FOLLOW_UP_MS))
 
 
 class RequestBody:

@@ -115,7 +115,9 @@ class ScimTarget:
 
 
 @contextmanager
-def running(database_url: str, folder: Path, workers: int = 2) -> Iterator[LiveServer]:
+def running(
+    database_url: str, folder: Path, workers: int = 2, threads: int | None = None
+) -> Iterator[LiveServer]:
     env = {
         **os.environ,
         "SCIM_SERVER_DATABASE_URL": database_url,
@@ -126,7 +128,7 @@ def running(database_url: str, folder: Path, workers: int = 2) -> Iterator[LiveS
         "SCIM_SERVER_METRICS_TOKEN": LIVE_METRICS_TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
     }
-    with serving(env, folder, workers) as served:
+    with serving(env, folder, workers, threads) as served:
         yield LiveServer(served.url, database_url, served.pid, folder / "metrics")
 
 
